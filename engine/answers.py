@@ -1,0 +1,231 @@
+"""A case's answers: reading them from ``CONCEPT=STATE`` text and files,
+checked against the knowledge base."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from .errors import AnswerError
+from .model import Concept, Fact, KnowledgeBase
+from .suggest import closest
+
+UNKNOWN = "unknown"
+
+
+def normalize(text: str) -> str:
+    """How typed ids and states are compared: case, spaces and dashes don't matter."""
+    return "_".join(text.strip().lower().replace("-", " ").split())
+
+
+@dataclass(frozen=True)
+class Answers:
+    """The states given for each question, and the questions answered "unknown".
+
+    Always kept in a canonical order (concept id, then the concept's own order
+    of states), so that nothing depends on the order answers were typed in.
+    """
+
+    given: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    unknown: frozenset[str] = frozenset()
+
+    def facts(self) -> tuple[Fact, ...]:
+        return tuple(Fact(c, s) for c in sorted(self.given) for s in self.given[c])
+
+    def settled(self, concept: str) -> bool:
+        """Answered, possibly with "unknown": not to be asked again."""
+        return concept in self.given or concept in self.unknown
+
+    def with_answer(self, kb: KnowledgeBase, concept: str, states: Iterable[str]) -> "Answers":
+        """A copy with ``concept`` answered (no states at all means unknown)."""
+        states = _ordered(kb.concepts[concept], states)
+        given = {k: v for k, v in self.given.items() if k != concept}
+        unknown = set(self.unknown) - {concept}
+        if states:
+            given[concept] = states
+        else:
+            unknown.add(concept)
+        return Answers(dict(sorted(given.items())), frozenset(unknown))
+
+    def without(self, concept: str) -> "Answers":
+        given = {k: v for k, v in self.given.items() if k != concept}
+        return Answers(given, frozenset(self.unknown - {concept}))
+
+    def as_json(self, kb: KnowledgeBase) -> dict:
+        out = {}
+        for concept, states in sorted(self.given.items()):
+            multi = kb.concepts[concept].multi if concept in kb.concepts else False
+            out[concept] = list(states) if multi else states[0]
+        return out
+
+
+def _ordered(concept: Concept, states: Iterable[str]) -> tuple[str, ...]:
+    wanted = set(states)
+    return tuple(s for s in concept.states if s in wanted)
+
+
+def find_concept(kb: KnowledgeBase, text: str, *, questions_only: bool = False) -> Concept:
+    """The concept named by ``text``: its id or one of its aliases."""
+    key = normalize(text)
+    if not key:
+        raise AnswerError("empty concept name", value=text)
+    concept = kb.concepts.get(key)
+    if concept is None:
+        for candidate in kb.concepts.values():
+            if key in (normalize(a) for a in candidate.aliases):
+                concept = candidate
+                break
+    pool = [c.id for c in (kb.questions if questions_only else kb.concepts.values())]
+    if concept is None:
+        names = pool + ([] if questions_only else [])
+        raise AnswerError(f"unknown concept '{_shown(text)}'", value=text,
+                          suggestion=closest(key, names), allowed=names if questions_only else ())
+    if questions_only and not concept.is_question:
+        raise AnswerError(
+            f"'{concept.id}' is concluded by the rules, not asked: it cannot be answered",
+            value=text, allowed=[q.id for q in kb.questions])
+    return concept
+
+
+def find_state(concept: Concept, text: str) -> str:
+    """The state of ``concept`` named by ``text`` ("unknown" is accepted)."""
+    key = normalize(text)
+    if key in concept.states or key == UNKNOWN:
+        return key
+    allowed = list(concept.states) + ([UNKNOWN] if concept.is_question else [])
+    if not key:
+        raise AnswerError(f"no state given for '{concept.id}'", value=text, allowed=allowed)
+    raise AnswerError(f"'{_shown(text)}' is not a state of '{concept.id}'", value=text,
+                      allowed=allowed, suggestion=closest(key, allowed))
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    """The user's text, safe to print on one line and not overly long."""
+    safe = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    return safe if len(safe) <= limit else safe[:limit] + "..."
+
+
+def split_pair(text: str) -> tuple[str, list[str]]:
+    """``concept=state`` or ``concept=s1,s2`` -> (concept, [states])."""
+    if "=" not in text:
+        raise AnswerError(f"malformed answer '{_shown(text)}': expected CONCEPT=STATE, "
+                          "e.g. magnesium_status=low", value=text)
+    concept, _, states = text.partition("=")
+    if not concept.strip():
+        raise AnswerError(f"malformed answer '{_shown(text)}': the concept is missing before '='",
+                          value=text)
+    parts = [s for s in states.split(",")]
+    if not states.strip() or any(not p.strip() for p in parts):
+        raise AnswerError(f"malformed answer '{_shown(text)}': a state is missing after '='",
+                          value=text)
+    return concept, parts
+
+
+def parse_fact(kb: KnowledgeBase, text: str) -> Fact:
+    """``concept=state`` naming any concept (for ``how`` and friends)."""
+    concept_text, states = split_pair(text)
+    concept = find_concept(kb, concept_text)
+    if len(states) != 1:
+        raise AnswerError(f"'{_shown(text)}' names several states; name one", value=text,
+                          allowed=concept.states)
+    state = normalize(states[0])
+    if state not in concept.states:
+        raise AnswerError(f"'{_shown(states[0])}' is not a state of '{concept.id}'", value=states[0],
+                          allowed=concept.states, suggestion=closest(state, concept.states))
+    return Fact(concept.id, state)
+
+
+def check_states(concept: Concept, states: list[str], text: str) -> list[str]:
+    """Validate a list of states given for one question; [] means unknown."""
+    if UNKNOWN in states:
+        if len(states) > 1:
+            raise AnswerError(f"'{_shown(text)}': 'unknown' cannot be combined with other states",
+                              value=text)
+        return []
+    if len(set(states)) > 1 and not concept.multi:
+        raise AnswerError(f"'{concept.id}' takes one state, not several ({', '.join(states)})",
+                          value=text, allowed=concept.states)
+    for state in concept.exclusive:
+        if state in states and len(set(states)) > 1:
+            raise AnswerError(f"'{state}' cannot be combined with other states of '{concept.id}'",
+                              value=text)
+    return states
+
+
+def build(kb: KnowledgeBase, pairs: Iterable[str] = (), file_answers: Mapping[str, object] | None = None,
+          base: Answers | None = None) -> Answers:
+    """Answers from a file (or ``base``), overridden by ``CONCEPT=STATE`` pairs."""
+    answers = base or Answers()
+    if file_answers:
+        for key, value in file_answers.items():
+            if isinstance(value, str):
+                values = [value]
+            elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+                values = list(value)
+            else:
+                raise AnswerError(f"answers file: the value of '{_shown(str(key))}' must be a state "
+                                  "or a list of states", value=str(key))
+            concept = find_concept(kb, str(key), questions_only=True)
+            if not values:
+                raise AnswerError(f"answers file: '{concept.id}' has an empty list", value=str(key),
+                                  allowed=concept.states)
+            states = check_states(concept, [find_state(concept, v) for v in values], f"{key}")
+            answers = answers.with_answer(kb, concept.id, states)
+    collected: dict[str, list[str]] = {}
+    order: list[str] = []
+    for text in pairs:
+        concept_text, state_texts = split_pair(text)
+        concept = find_concept(kb, concept_text, questions_only=True)
+        states = [find_state(concept, s) for s in state_texts]
+        if concept.id in collected:
+            if not concept.multi or UNKNOWN in states or UNKNOWN in collected[concept.id]:
+                raise AnswerError(
+                    f"'{concept.id}' is answered more than once ({', '.join(collected[concept.id] + states)})",
+                    value=text, allowed=concept.states)
+            collected[concept.id].extend(states)
+        else:
+            collected[concept.id] = states
+            order.append(concept.id)
+    for concept_id in order:
+        concept = kb.concepts[concept_id]
+        states = check_states(concept, collected[concept_id], f"{concept_id}={','.join(collected[concept_id])}")
+        answers = answers.with_answer(kb, concept_id, states)
+    return answers
+
+
+def read_file(path: str | Path) -> dict:
+    """Read an answers file: TOML or JSON, chosen by its ending or its content."""
+    path = Path(path)
+    if path.is_dir():
+        raise AnswerError(f"answers file '{_shown(str(path))}' is a folder; name a .toml or .json file",
+                          value=str(path))
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise AnswerError(f"answers file '{_shown(str(path))}' does not exist", value=str(path)) from None
+    except UnicodeDecodeError:
+        raise AnswerError(f"answers file '{_shown(str(path))}' is not UTF-8 text", value=str(path)) from None
+    except OSError as exc:
+        raise AnswerError(f"cannot read answers file '{_shown(str(path))}': {exc.strerror or exc}",
+                          value=str(path)) from None
+    suffix = path.suffix.lower()
+    attempts = ("json", "toml") if suffix == ".json" or (suffix != ".toml" and text.lstrip().startswith("{")) \
+        else ("toml", "json")
+    errors = []
+    for kind in attempts:
+        try:
+            data = json.loads(text) if kind == "json" else tomllib.loads(text)
+        except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+            errors.append(f"{kind.upper()}: {exc}")
+            if suffix in (".json", ".toml"):
+                break
+            continue
+        if not isinstance(data, dict):
+            raise AnswerError(f"answers file '{_shown(str(path))}' must hold a mapping of concept ids "
+                              "to states, e.g. {\"magnesium_status\": \"low\"}", value=str(path))
+        return data
+    raise AnswerError(f"answers file '{_shown(str(path))}' is not valid {' or '.join(a.upper() for a in attempts[:len(errors)])}"
+                      f" ({errors[0]})", value=str(path))

@@ -1,0 +1,91 @@
+"""The one error tree of the engine.
+
+Every error the engine raises derives from :class:`CofactorError` and carries
+structured fields, so that the command line can render it like a compiler
+message and choose the exit code from its branch:
+
+* :class:`KnowledgeBaseError` - a rule file does not load or validate (exit 1);
+* :class:`AnswerError` - a value the user typed is not acceptable (exit 2);
+* :class:`ReasoningError` - a run of the engine could not finish (exit 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class CofactorError(Exception):
+    """Root of every error raised by the engine."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a rule file, located as precisely as we can."""
+
+    path: str
+    message: str
+    kind: str = ""  # "rule", "concept", "document" or "" for the file itself
+    ident: str = ""  # the rule, concept or document id, when known
+    key: str = ""  # the key inside that table, when known
+    fix: str = ""  # how to put it right ("did you mean ...?")
+
+    def render(self) -> str:
+        where = self.path
+        if self.kind and self.ident:
+            where += f": {self.kind} '{self.ident}'"
+        elif self.kind:
+            where += f": {self.kind}"
+        if self.key:
+            where += f": {self.key}"
+        text = f"{where}: {self.message}"
+        if self.fix:
+            text += f" ({self.fix})"
+        return text
+
+
+class KnowledgeBaseError(CofactorError):
+    """The knowledge base did not load: carries every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(p.render() for p in self.problems))
+
+
+class AnswerError(CofactorError):
+    """An answer (or a fact typed on the command line) is not acceptable.
+
+    ``value`` is the bad text, ``allowed`` the values that would have been
+    accepted, ``suggestion`` the closest of them, if any is close.
+    """
+
+    def __init__(self, message: str, *, value: str = "", allowed=(), suggestion: str = ""):
+        self.value = value
+        self.allowed = tuple(allowed)
+        self.suggestion = suggestion
+        self.message = message
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        text = self.message
+        if self.suggestion:
+            text += f"; did you mean '{self.suggestion}'?"
+        if self.allowed:
+            text += f" Allowed: {', '.join(self.allowed)}."
+        return text
+
+
+class ReasoningError(CofactorError):
+    """A run of the engine could not finish."""
+
+
+class FiringLimitExceeded(ReasoningError):
+    """The rules kept firing past the limit: the knowledge base runs away."""
+
+    def __init__(self, limit: int, last_rules: list[str]):
+        self.limit = limit
+        self.last_rules = list(last_rules)
+        super().__init__(
+            f"the rules fired more than {limit} times without finishing; "
+            f"the last rules to fire were {', '.join(last_rules)}. "
+            "Check these rules for a chain that keeps producing new facts."
+        )

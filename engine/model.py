@@ -1,0 +1,235 @@
+"""Plain, immutable data: what a knowledge base is made of.
+
+Nothing here knows about any particular domain, about TOML or about experta.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from functools import cached_property
+from types import MappingProxyType
+from typing import Mapping
+
+
+class Strength(enum.IntEnum):
+    """How firmly a fact is held; a larger value is stronger."""
+
+    POSSIBLE = 1
+    LIKELY = 2
+    ESTABLISHED = 3
+    GIVEN = 4  # an answer from the user: stronger than any rule
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def for_rules(cls) -> tuple["Strength", ...]:
+        return (cls.ESTABLISHED, cls.LIKELY, cls.POSSIBLE)
+
+    @classmethod
+    def parse(cls, text: str) -> "Strength":
+        return cls[text.upper()]
+
+
+@dataclass(frozen=True, order=True)
+class Fact:
+    """A concept in one state: ``magnesium_status=low``."""
+
+    concept: str
+    state: str
+
+    def __str__(self) -> str:
+        return f"{self.concept}={self.state}"
+
+    def as_json(self) -> dict:
+        return {"concept": self.concept, "state": self.state}
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One item of a rule's ``when`` (or a concept's ``ask_if``).
+
+    ``concept = state`` and ``concept in [a, b]`` hold when the concept is
+    known in one of ``states``; with ``negated`` they hold when it is known in
+    none of them (an unanswered question makes a negated condition hold).
+    """
+
+    concept: str
+    states: tuple[str, ...]
+    negated: bool = False
+
+    def facts(self) -> tuple[Fact, ...]:
+        return tuple(Fact(self.concept, s) for s in self.states)
+
+    def matching(self, known) -> tuple[Fact, ...]:
+        """The known facts this (positive) condition could match."""
+        return tuple(f for f in self.facts() if f in known)
+
+    def holds(self, known) -> bool:
+        found = any(f in known for f in self.facts())
+        return not found if self.negated else found
+
+    def __str__(self) -> str:
+        if len(self.states) == 1:
+            body = f"{self.concept} = {self.states[0]}"
+        else:
+            body = f"{self.concept} in [{', '.join(self.states)}]"
+        return f"not {body}" if self.negated else body
+
+    def as_json(self) -> dict:
+        return {
+            "concept": self.concept,
+            "states": list(self.states),
+            "negated": self.negated,
+            "text": str(self),
+        }
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """A sentence of a source document that supports a rule."""
+
+    document: str
+    quote: str
+
+    def as_json(self) -> dict:
+        return {"document": self.document, "quote": self.quote}
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    title: str
+    file: str = ""
+    path: str = ""  # the rule file that declared it
+
+    def as_json(self) -> dict:
+        return {"id": self.id, "title": self.title, "file": self.file}
+
+
+@dataclass(frozen=True)
+class Concept:
+    id: str
+    label: str
+    states: tuple[str, ...]
+    kind: str  # question | mechanism | outcome | advice
+    question: str = ""
+    help: str = ""
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+    ask_if: tuple[Condition, ...] = ()
+    multi: bool = False
+    exclusive: tuple[str, ...] = ()
+    order: int = 1000
+    path: str = ""
+
+    @property
+    def is_question(self) -> bool:
+        return bool(self.question)
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.id,
+            "label": self.label,
+            "states": list(self.states),
+            "kind": self.kind,
+            "question": self.question or None,
+            "help": self.help or None,
+            "description": self.description or None,
+            "aliases": list(self.aliases),
+            "ask_if": [str(c) for c in self.ask_if],
+            "multi": self.multi,
+            "exclusive": list(self.exclusive),
+            "order": self.order,
+        }
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    when: tuple[Condition, ...]
+    then: tuple[Fact, ...]
+    strength: Strength
+    sources: tuple[SourceRef, ...]
+    path: str = ""
+    replaces: str = ""
+
+    @property
+    def positive(self) -> tuple[Condition, ...]:
+        return tuple(c for c in self.when if not c.negated)
+
+    @property
+    def negative(self) -> tuple[Condition, ...]:
+        return tuple(c for c in self.when if c.negated)
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "conditions": [c.as_json() for c in self.when],
+            "conclusions": [f.as_json() for f in self.then],
+            "strength": self.strength.label,
+            "sources": [s.as_json() for s in self.sources],
+            "file": self.path,
+            **({"replaces": self.replaces} if self.replaces else {}),
+        }
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """Concepts, rules and documents, validated and cross-checked.
+
+    Rules are kept sorted by id, so that nothing downstream depends on the
+    order of files or of rules within them.
+    """
+
+    concepts: Mapping[str, Concept]
+    rules: tuple[Rule, ...]
+    documents: Mapping[str, Document]
+    files: tuple[str, ...] = ()
+    strata: Mapping[str, int] = field(default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "concepts", MappingProxyType(dict(self.concepts)))
+        object.__setattr__(self, "documents", MappingProxyType(dict(self.documents)))
+        object.__setattr__(self, "strata", MappingProxyType(dict(self.strata)))
+
+    @cached_property
+    def rules_by_id(self) -> Mapping[str, Rule]:
+        return MappingProxyType({r.id: r for r in self.rules})
+
+    @cached_property
+    def questions(self) -> tuple[Concept, ...]:
+        """The question concepts, in the order they are asked."""
+        qs = [c for c in self.concepts.values() if c.is_question]
+        return tuple(sorted(qs, key=lambda c: (c.order, c.id)))
+
+    @cached_property
+    def _concluding(self) -> Mapping[Fact, tuple[Rule, ...]]:
+        index: dict[Fact, list[Rule]] = {}
+        for rule in self.rules:
+            for fact in rule.then:
+                index.setdefault(fact, []).append(rule)
+        return MappingProxyType({k: tuple(v) for k, v in index.items()})
+
+    @cached_property
+    def _using(self) -> Mapping[str, tuple[Rule, ...]]:
+        index: dict[str, list[Rule]] = {}
+        for rule in self.rules:
+            for cond in rule.when:
+                if rule not in index.setdefault(cond.concept, []):
+                    index[cond.concept].append(rule)
+        return MappingProxyType({k: tuple(v) for k, v in index.items()})
+
+    def rules_concluding(self, fact: Fact) -> tuple[Rule, ...]:
+        return self._concluding.get(fact, ())
+
+    def rules_using(self, concept: str) -> tuple[Rule, ...]:
+        return self._using.get(concept, ())
+
+    def label(self, fact: Fact) -> str:
+        concept = self.concepts.get(fact.concept)
+        return concept.label if concept else fact.concept
