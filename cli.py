@@ -155,7 +155,7 @@ class CofactorGroup(click.Group):
             raise Interrupted("interrupted; nothing was concluded.") from exc
 
 
-@click.group(cls=CofactorGroup, context_settings=CONTEXT)
+@click.group("cofactor", cls=CofactorGroup, context_settings=CONTEXT)
 @click.version_option(VERSION, "--version", prog_name="cofactor", message="%(prog)s %(version)s")
 @rules_option
 @json_option

@@ -1,0 +1,72 @@
+"""Shared fixtures: the built-in knowledge base, a reasoner, a CLI runner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cofactor.cli import BUILTIN_RULES, cli
+from cofactor.engine import Reasoner, load
+from cofactor.engine import answers as answer_io
+
+PROJECT = Path(__file__).resolve().parents[1]
+SHARED = PROJECT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def kb():
+    return load([BUILTIN_RULES], display_root=BUILTIN_RULES.parent)
+
+
+@pytest.fixture(scope="session")
+def reasoner(kb):
+    return Reasoner(kb)
+
+
+@pytest.fixture(scope="session")
+def reason(reasoner, kb):
+    """reason("magnesium_status=low", ...) -> Case"""
+
+    def run(*pairs):
+        return reasoner.reason(answer_io.build(kb, pairs))
+
+    return run
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture
+def invoke(runner):
+    """Run the CLI; success-path callers get exceptions raised, not hidden."""
+
+    def run(*args, input=None, expect=0):
+        result = runner.invoke(cli, list(args), input=input, catch_exceptions=expect != 0)
+        assert result.exit_code == expect, (result.exit_code, result.stdout, result.stderr)
+        if expect != 0:
+            # a deliberate exit, never an exception escaping the program
+            assert isinstance(result.exception, SystemExit), result.exception
+            assert "Traceback" not in result.stderr + result.stdout
+            assert result.stdout == "", "nothing goes to standard output on an error"
+        return result
+
+    return run
+
+
+@pytest.fixture
+def invoke_json(invoke):
+    def run(*args, **kw):
+        result = invoke(*args, "--json", **kw)
+        return json.loads(result.stdout)
+
+    return run
+
+
+def facts_of(data) -> set[str]:
+    """The "concept=state" strings of a consultation's JSON conclusions."""
+    return {f"{c['concept']}={c['state']}" for c in data["conclusions"]}
