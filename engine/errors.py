@@ -69,6 +69,8 @@ class AnswerError(CofactorError):
         text = self.message
         if self.suggestion:
             text += f"; did you mean '{self.suggestion}'?"
+        elif self.allowed and not text.endswith((".", "?")):
+            text += "."
         if self.allowed:
             text += f" Allowed: {', '.join(self.allowed)}."
         return text

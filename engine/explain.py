@@ -66,7 +66,9 @@ def how(case: Case, fact: Fact) -> Node | None:
 
     Every justification that holds is shown; a fact met again on its own
     branch is marked as a loop, and one already explained elsewhere in the
-    tree is marked "see above" instead of being repeated.
+    tree is marked "see above" instead of being repeated. An answer is a
+    leaf, except that a rule re-deriving it from a fact on the same branch
+    is shown: that is where the explanation comes round a loop.
     """
     if fact not in case.support:
         return None
@@ -78,17 +80,32 @@ def how(case: Case, fact: Fact) -> Node | None:
         if f in path:
             node.loop = path[path.index(f):] + [f]
             return node
+        if support.given:
+            # An answer needs no derivation; a rule that reaches it again is
+            # only worth showing where it closes a loop on this branch.
+            for just in support.justifications:
+                if any(p in path for p in just.premises):
+                    premises = [build(p, path + [f]) if p in path else _leaf(p) for p in just.premises]
+                    node.routes.append(Route(just.rule, _weakest(case, just), premises))
+            return node
         if f in expanded and support.justifications:
             node.see_above = True
             return node
         expanded.add(f)
         for just in support.justifications:
             premises = [build(p, path + [f]) for p in just.premises]
-            weakest = min([just.rule.strength, *(case.support[p].strength for p in just.premises)])
-            node.routes.append(Route(just.rule, weakest, premises))
+            node.routes.append(Route(just.rule, _weakest(case, just), premises))
         return node
 
+    def _leaf(p: Fact) -> Node:
+        support = case.support[p]
+        return Node(p, case.kb.label(p), support.strength, support.given, see_above=not support.given)
+
     return build(fact, [])
+
+
+def _weakest(case: Case, just) -> Strength:
+    return min([just.rule.strength, *(case.support[p].strength for p in just.premises)])
 
 
 def weakest_link(case: Case, fact: Fact) -> Rule | None:

@@ -173,18 +173,25 @@ def _read_file(path: Path, shown: str, builtin: bool, out: _Collector) -> list[_
 
 
 def _check_keys(raw: _Raw, spec: dict, out: _Collector) -> bool:
-    """Unknown keys, missing keys and wrong types; True when usable."""
-    ok = True
+    """Report unknown keys, missing keys and wrong types.
+
+    Keys with a problem are removed from ``raw.data``, so that the rest of
+    the table can still be used (a concept with one bad key still defines
+    its id and states, and rules that use it are not reported as well).
+    Returns False when a required key is missing or unusable.
+    """
+    usable = True
+    bad = set()
     for key in raw.data:
         if key not in spec:
             hint = did_you_mean(key, spec) or "allowed keys: " + ", ".join(spec)
             out.add(raw, f"unknown key '{key}'", key=key, fix=hint)
-            ok = False
+            bad.add(key)
     for key, (kind, required, want) in spec.items():
         if key not in raw.data:
             if required:
                 out.add(raw, f"missing key '{key}'", key=key, fix=f"add {key} = {want}")
-                ok = False
+                usable = False
             continue
         value = raw.data[key]
         good = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
@@ -192,11 +199,17 @@ def _check_keys(raw: _Raw, spec: dict, out: _Collector) -> bool:
             good = all(isinstance(v, dict if key == "sources" else str) for v in value)
         if not good:
             out.add(raw, f"'{key}' has the wrong type ({_tname(value)})", key=key, fix=f"write {want}")
-            ok = False
+            bad.add(key)
         elif kind is str and key != "replaces" and not value.strip():
             out.add(raw, f"'{key}' is empty", key=key, fix=f"write {want}")
-            ok = False
-    return ok
+            bad.add(key)
+        if key in bad and required:
+            usable = False
+    ident = raw.ident
+    raw.data = {k: v for k, v in raw.data.items() if k not in bad}
+    if ident and "id" not in raw.data:
+        raw.data["id"] = ident
+    return usable
 
 
 def _tname(value: Any) -> str:
@@ -412,16 +425,18 @@ def _rule(raw: _Raw, states: dict, documents: dict, out: _Collector) -> Rule | N
     if len(set(then)) != len(then):
         out.add(raw, "'then' lists a conclusion twice", key="then", fix="list each conclusion once")
         ok = False
-    try:
-        strength = Strength.parse(data["strength"])
-        if strength is Strength.GIVEN:
-            raise KeyError(data["strength"])
-    except KeyError:
-        names = [s.label for s in Strength.for_rules()]
+    names = [s.label for s in Strength.for_rules()]
+    strength = Strength.POSSIBLE
+    if data["strength"] == Strength.GIVEN.label:
+        out.add(raw, "'given' is the strength of the user's answers; a rule cannot use it",
+                key="strength", fix="use one of " + ", ".join(names))
+        ok = False
+    elif data["strength"] not in names:
         out.add(raw, f"unknown strength '{data['strength']}'", key="strength",
                 fix=did_you_mean(data["strength"], names) or "use one of " + ", ".join(names))
         ok = False
-        strength = Strength.POSSIBLE
+    else:
+        strength = Strength.parse(data["strength"])
     sources = []
     if not data["sources"]:
         out.add(raw, "'sources' is empty", key="sources",
