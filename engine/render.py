@@ -60,7 +60,9 @@ def case_text(case: Case) -> str:
     kb = case.kb
     lines = ["Answers"]
     if case.answers.given:
-        for concept_id, states in case.answers.given.items():
+        asked = [q.id for q in kb.questions if q.id in case.answers.given]
+        for concept_id in asked + sorted(set(case.answers.given) - set(asked)):
+            states = case.answers.given[concept_id]
             label = visible(kb.concepts[concept_id].label)
             lines.append(f"  {label}: {', '.join(s.replace('_', ' ') for s in states)}")
     else:
