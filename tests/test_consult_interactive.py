@@ -111,3 +111,14 @@ def test_no_input_asks_nothing(invoke):
     result = invoke("consult", "--no-input", input="low\n")
     assert "Question" not in result.stderr
     assert "Conclusions: none follow" in result.stdout
+
+
+def test_ctrl_c_at_a_prompt_exits_130_without_traceback(invoke, monkeypatch):
+    import cofactor.cli
+
+    def interrupted(prompt):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cofactor.cli, "_read_line", interrupted)
+    result = invoke("consult", expect=130)
+    assert result.stderr.strip().splitlines()[-1] == "Error: interrupted; nothing was concluded."
