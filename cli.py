@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 
 from .engine import answers as answer_io
-from .engine import explain, questions, render
+from .engine import counterfactual, explain, questions, render
 from .engine.answers import Answers, normalize
 from .engine.errors import AnswerError, CofactorError, KnowledgeBaseError, ReasoningError
 from .engine.loader import load
@@ -192,10 +192,16 @@ def cli(ctx: click.Context, rules, as_json):
 def consult(ctx, answer, answers_file, no_input, as_json, rules):
     """Consult: answer questions about a case, get explained conclusions.
 
-    On a terminal it asks one question at a time; at every prompt you can
-    type a state (or its number), 'unknown', 'help' or 'why'. Answers given
+    On a terminal it asks one question at a time, and only the questions
+    whose answer can still change a conclusion. At every prompt you can type
+    a state (or its number), 'unknown', 'help', 'why' (again and again, to
+    climb the chain toward the outcomes), 'how CONCEPT=STATE' for anything
+    concluded so far, or 'back' to change the previous answer. Answers given
     with --answer/--answers are not asked again. Without a terminal the
     answers are read from standard input, one per line.
+
+    Afterwards, pick a conclusion by number or name to see how it was
+    reached, or ask 'why-not CONCEPT=STATE' or 'what-if CONCEPT=STATE'.
 
     \b
     Examples:
@@ -210,28 +216,39 @@ def consult(ctx, answer, answers_file, no_input, as_json, rules):
     if not no_input:
         answers = _interview(reasoner, answers)
     case = reasoner.reason(answers)
+    skipped = questions.skipped(case)
     if session.as_json:
         data = case.as_json()
-        data["not_asked"] = [q.id for q in questions.not_asked(case)]
+        data["not_asked"] = [s.as_json() for s in skipped]
+        data["loops"] = _loops_json(case)
         data["disclaimer"] = DISCLAIMER
         _emit_json(data)
         return
     _out(render.case_text(case))
-    skipped = questions.not_asked(case)
     if skipped:
         _out("")
-        _out("Not asked (their conditions do not hold): "
-             + ", ".join(f"{q.id} (only if {'; '.join(str(c) for c in q.ask_if)})" for q in skipped))
+        _out("Not asked" if not no_input else "Not answered")
+        for item in skipped:
+            _out(f"  {item.concept.id}: {item.reason} ({render.visible(item.detail)})")
+    unanswered = [q.id for q in case.kb.questions
+                  if not case.answers.settled(q.id) and q.id not in {s.concept.id for s in skipped}]
+    if unanswered and no_input:
+        _out("  Unknown (not answered): " + ", ".join(unanswered))
     _out("")
     _out(DISCLAIMER)
-    if not no_input and case.conclusions:
-        _explain_loop(case)
+    if not no_input:
+        _explain_loop(reasoner, case)
+
+
+def _loops_json(case: Case) -> list[dict]:
+    return [{"loop": loop.id if loop else None, "title": loop.title if loop else None,
+             "facts": [f.as_json() for f in facts]} for loop, facts in explain.loops_met(case)]
 
 
 def _options_line(concept: Concept) -> str:
     numbered = "  ".join(f"{i}) {s}" for i, s in enumerate(concept.states, 1))
     several = " (several: separate with commas)" if concept.multi else ""
-    return f"  {numbered}  - or unknown{several}; type help or why"
+    return f"  {numbered}  - or unknown{several}; type help, why, how or back"
 
 
 def _read_line(prompt: str) -> str:
@@ -246,17 +263,18 @@ def _read_line(prompt: str) -> str:
 
 
 def _interview(reasoner: Reasoner, answers: Answers) -> Answers:
+    """Ask the questions that still matter, one at a time; returns the answers."""
     kb = reasoner.kb
-    number = 0
+    history: list[tuple[str, Answers]] = []  # (question, answers before it) for 'back'
     while True:
         case = reasoner.reason(answers)
         concept = questions.next_question(case)
         if concept is None:
             return answers
-        number += 1
         _say("")
-        _say(f"Question {number}: {render.visible(concept.question)}", bold=True)
+        _say(f"Question {len(history) + 1}: {render.visible(concept.question)}", bold=True)
         _say(_options_line(concept))
+        why_depth = 0
         while True:
             try:
                 text = _read_line("> ")
@@ -265,23 +283,53 @@ def _interview(reasoner: Reasoner, answers: Answers) -> Answers:
                                   "concluded (to run without questions, use --no-input with "
                                   "--answer or --answers).") from None
             word = normalize(text)
+            command, _, rest = text.strip().partition(" ")
+            command = normalize(command)
             if word in ("help", "h", "?"):
                 _say(render.visible(concept.help or concept.description or "No help for this question."))
                 _say(_options_line(concept))
-                continue
-            if word == "why":
-                _say(_why_text(case, concept))
-                continue
-            if not word:
-                _say("Please answer: a state, its number, 'unknown', 'help' or 'why'.", fg="yellow")
-                continue
-            try:
-                states = _parse_reply(concept, text)
-            except AnswerError as exc:
-                _say(exc.render(), fg="red")
-                continue
-            answers = answers.with_answer(kb, concept.id, states)
-            break
+            elif word == "why":
+                why_depth += 1
+                levels = explain.why_levels(case, concept.id, questions.Outlook(case).live_rules)
+                _say(render.why_level_text(kb, concept.id, levels, why_depth))
+            elif command == "how":
+                _say(_how_at_prompt(case, rest))
+            elif word == "back":
+                if not history:
+                    _say("There is no earlier answer to change here (answers given as options stay).",
+                         fg="yellow")
+                    continue
+                previous, answers = history.pop()
+                _say(f"Going back to {previous}; everything is recomputed.")
+                break
+            elif not word:
+                _say("Please answer: a state, its number, 'unknown', 'help', 'why', 'how' or 'back'.",
+                     fg="yellow")
+            else:
+                try:
+                    states = _parse_reply(concept, text)
+                except AnswerError as exc:
+                    _say(exc.render(), fg="red")
+                    continue
+                history.append((concept.id, answers))
+                answers = answers.with_answer(kb, concept.id, states)
+                break
+
+
+def _how_at_prompt(case: Case, rest: str) -> str:
+    if not rest.strip():
+        if not case.conclusions:
+            return "Nothing is concluded yet."
+        return "Concluded so far (type how CONCEPT=STATE for one):\n" + "\n".join(
+            f"  {s.fact}  [{render.strength_text(s.strength)}]" for s in case.conclusions)
+    try:
+        fact = _pick_fact(case, rest.strip())
+    except AnswerError as exc:
+        return exc.render()
+    node = explain.how(case, fact)
+    if node is None:
+        return f"{fact} is not concluded (yet)."
+    return render.how_text(case.kb, node)
 
 
 def _parse_reply(concept: Concept, text: str) -> list[str]:
@@ -296,47 +344,52 @@ def _parse_reply(concept: Concept, text: str) -> list[str]:
     return answer_io.check_states(concept, states, text)
 
 
-def _why_text(case: Case, concept: Concept) -> str:
-    rules = questions.rules_fed(case, concept.id)
-    if not rules:
-        return "No rule uses this answer; it is asked for the record."
-    lines = [f"Your answer to {concept.id} is used by {len(rules)} rule{'s' if len(rules) > 1 else ''}:"]
-    for rule in rules:
-        when = " and ".join(str(c) for c in rule.when)
-        then = " and ".join(str(f) for f in rule.then)
-        lines.append(f"  - {render.visible(rule.id)} [{rule.strength.label}]: if {when} then {then}")
-    return "\n".join(lines)
+EXPLAIN_HELP = ("Type a conclusion's number or CONCEPT=STATE to see how it was reached; "
+                "'why-not CONCEPT=STATE' for one that was not; 'what-if CONCEPT=STATE ...' to change "
+                "answers; Enter or 'quit' to finish.")
 
 
-def _explain_loop(case: Case) -> None:
+def _explain_loop(reasoner: Reasoner, case: Case) -> None:
     shown = render.numbered_conclusions(case)
+    _say("")
+    _say(EXPLAIN_HELP)
     while True:
         try:
-            text = _read_line("\nExplain a conclusion? Type its number or concept=state (Enter to finish): ")
+            text = _read_line("explain> ")
         except EOFError:
             return
         word = text.strip()
-        if not word or normalize(word) in ("q", "quit", "exit", "done"):
+        command, _, rest = word.partition(" ")
+        command = normalize(command)
+        if not word or command in ("q", "quit", "exit", "done"):
             return
-        fact = None
-        if word.isdigit():
-            if 1 <= int(word) <= len(shown):
-                fact = shown[int(word) - 1].fact
+        try:
+            if command in ("help", "h", "?"):
+                _say(EXPLAIN_HELP)
+            elif command in ("why_not", "whynot"):
+                _out("")
+                _out(_why_not_text(reasoner, case, answer_io.parse_fact(case.kb, rest.strip())))
+            elif command in ("what_if", "whatif"):
+                changes = rest.split()
+                if not changes:
+                    raise AnswerError("what-if needs at least one CONCEPT=STATE")
+                after = reasoner.reason(answer_io.build(case.kb, changes, base=case.answers))
+                _out("")
+                _out(render.what_if_text(counterfactual.what_if(case, after)))
+            elif word.isdigit():
+                if not 1 <= int(word) <= len(shown):
+                    _say(f"There is no conclusion {word}; choose 1 to {len(shown)}.", fg="yellow")
+                    continue
+                _out("")
+                _out(render.how_text(case.kb, explain.how(case, shown[int(word) - 1].fact)))
             else:
-                _say(f"There is no conclusion {word}; choose 1 to {len(shown)}.", fg="yellow")
-                continue
-        else:
-            try:
-                fact = _pick_fact(case, word)
-            except AnswerError as exc:
-                _say(exc.render(), fg="red")
-                continue
-        node = explain.how(case, fact)
-        if node is None:
-            _say(f"{fact} was not concluded from these answers.", fg="yellow")
-            continue
-        _out("")
-        _out(render.how_text(case.kb, node))
+                fact = _pick_fact(case, word[4:] if command == "how" else word)
+                node = explain.how(case, fact)
+                _out("")
+                _out(render.how_text(case.kb, node) if node else
+                     _why_not_text(reasoner, case, fact))
+        except AnswerError as exc:
+            _say(exc.render(), fg="red")
 
 
 def _pick_fact(case: Case, text: str) -> Fact:
@@ -348,6 +401,14 @@ def _pick_fact(case: Case, text: str) -> Fact:
         return states[0]
     raise AnswerError(f"name a state of '{concept.id}' too, e.g. {concept.id}={concept.states[0]}",
                       value=text)
+
+
+def _why_not_text(reasoner: Reasoner, case: Case, fact: Fact) -> str:
+    if case.holds(fact):
+        return (f"{fact} was concluded ({render.strength_text(case.support[fact].strength)}); "
+                f"see how: cofactor how {fact}")
+    checks = explain.why_not(case, fact)
+    return render.why_not_text(case, fact, checks, counterfactual.smallest_changes(reasoner, case, fact))
 
 
 # ---------------------------------------------------------------------------
@@ -396,6 +457,108 @@ def how(ctx, fact, answer, answers_file, as_json, rules):
     if weakest:
         _out("")
         _out(f"Strength {weakest}")
+
+
+# ---------------------------------------------------------------------------
+# why-not, what-if, trace
+# ---------------------------------------------------------------------------
+
+@cli.command("why-not", context_settings=CONTEXT)
+@click.argument("fact", metavar="CONCEPT=STATE")
+@answer_options
+@json_option
+@rules_option
+@click.pass_context
+def why_not_command(ctx, fact, answer, answers_file, as_json, rules):
+    """Why a conclusion was not reached, and what would make it hold.
+
+    For each rule that could conclude it: each condition, and whether it
+    failed because it was answered otherwise, not answered, or not concluded
+    (then why not, one level down, to the answers). Ends with the smallest
+    change of answers that would make it hold, when there is one.
+
+    \b
+    Examples:
+      cofactor why-not blood_calcium=low -a magnesium_status=low
+      cofactor why-not calcium_magnesium_ratio=high -a calcium_intake=high
+      cofactor why-not vitamin_d_status=low --answers case.toml --json
+    """
+    session = _session(ctx, rules, as_json)
+    reasoner = session.reasoner()
+    target = answer_io.parse_fact(reasoner.kb, fact)
+    answers = _answers(session, answer, answers_file)
+    case = reasoner.reason(answers)
+    concluded = case.holds(target)
+    if session.as_json:
+        data = {"fact": target.as_json(), "concluded": concluded, "answers": answers.as_json(reasoner.kb)}
+        if concluded:
+            data["strength"] = render.strength_text(case.support[target].strength)
+            data["see"] = f"cofactor how {target}"
+        else:
+            data["rules"] = [r.as_json() for r in explain.why_not(case, target)]
+            data["smallest_changes"] = [[c.as_json() for c in option] for option in
+                                        counterfactual.smallest_changes(reasoner, case, target)]
+        _emit_json(data)
+        return
+    _out(_why_not_text(reasoner, case, target))
+
+
+@cli.command("what-if", context_settings=CONTEXT)
+@click.option("-c", "--change", "changes", multiple=True, required=True, metavar="CONCEPT=STATE",
+              help="An answer to change, add, or remove with 'unknown' (repeatable).")
+@answer_options
+@json_option
+@rules_option
+@click.pass_context
+def what_if_command(ctx, changes, answer, answers_file, as_json, rules):
+    """The conclusions before and after changing answers, as a difference.
+
+    Shows the conclusions gained and lost, with the rule that made each
+    difference, and those whose strength changed.
+
+    \b
+    Examples:
+      cofactor what-if -a magnesium_status=low --change magnesium_status=severely_low
+      cofactor what-if -a calcium_intake=high --change magnesium_rich_foods=rarely
+      cofactor what-if --answers case.toml --change magnesium_rich_foods=often --json
+    """
+    session = _session(ctx, rules, as_json)
+    reasoner = session.reasoner()
+    before_answers = _answers(session, answer, answers_file)
+    after_answers = answer_io.build(reasoner.kb, changes, base=before_answers)
+    result = counterfactual.what_if(reasoner.reason(before_answers), reasoner.reason(after_answers))
+    if session.as_json:
+        _emit_json(result.as_json())
+        return
+    _out("Changing " + ", ".join(changes) + ":")
+    _out(render.what_if_text(result))
+
+
+@cli.command(context_settings=CONTEXT)
+@answer_options
+@click.option("--agenda", is_flag=True, help="Also show the activations waiting on the agenda at each step.")
+@json_option
+@rules_option
+@click.pass_context
+def trace(ctx, answer, answers_file, agenda, as_json, rules):
+    """The rules in the order the engine fired them, with the facts each
+    matched and the facts each added (like CLIPS's watch rules and facts).
+
+    \b
+    Examples:
+      cofactor trace -a magnesium_status=severely_low
+      cofactor trace -a magnesium_status=low --agenda
+      cofactor trace --answers case.toml --json
+    """
+    session = _session(ctx, rules, as_json)
+    reasoner = session.reasoner()
+    answers = _answers(session, answer, answers_file)
+    case = reasoner.reason(answers, agenda=agenda)
+    if session.as_json:
+        _emit_json({"answers": answers.as_json(reasoner.kb),
+                    "steps": [s.as_json(agenda=agenda) for s in case.steps]})
+        return
+    _out(render.trace_text(case, agenda=agenda))
 
 
 # ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from __future__ import annotations
 import collections
 import collections.abc
 import logging
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable
 
 from .errors import ReasoningError
 from .model import Fact, KnowledgeBase, Rule
@@ -83,18 +83,8 @@ class _OrderedStrategy(experta.strategies.DepthStrategy):
         return (salience, facts, -activation.rule._wrapped.cofactor_index)
 
 
-class Firing:
-    """One firing as experta performed it."""
-
-    __slots__ = ("index", "rule", "matched")
-
-    def __init__(self, index: int, rule: Rule, matched: tuple[Fact, ...]):
-        self.index = index
-        self.rule = rule
-        self.matched = matched
-
-
-OnFire = Callable[[Rule, tuple[Fact, ...]], Iterable[Fact]]
+Waiting = tuple[tuple[Rule, tuple[Fact, ...]], ...]
+OnFire = Callable[[Rule, tuple[Fact, ...], Waiting], Iterable[Fact]]
 
 
 class CompiledKnowledgeBase:
@@ -133,24 +123,26 @@ class CompiledKnowledgeBase:
             engine._cofactor_on_fire(rule, facts)
 
         fire.cofactor_index = index
+        fire.cofactor_rule = rule
         fire.__name__ = rule.id
         # Negated conditions are only tested once everything that could
         # conclude their facts has fired: lower strata fire first.
         return experta.Rule(*patterns, salience=-stratum)(fire)
 
-    def run(self, answers: Iterable[Fact], on_fire: OnFire, *, limit: int) -> list[Firing]:
+    def run(self, answers: Iterable[Fact], on_fire: OnFire, *, limit: int, agenda: bool = False) -> None:
         """Reset, declare ``answers`` (in the order given), run to the end.
 
-        ``on_fire(rule, matched)`` is called for every firing and returns the
-        facts to declare. Raises :class:`ReasoningError` subclasses from the
-        callback unchanged, and wraps anything experta raises.
+        ``on_fire(rule, matched, waiting)`` is called for every firing and
+        returns the facts to declare; ``waiting`` is the rest of the agenda
+        at that moment, next to fire first (only when ``agenda`` is asked
+        for; empty otherwise). Raises :class:`ReasoningError` subclasses
+        from the callback unchanged, and wraps anything experta raises.
         """
         engine = self._engine
-        firings: list[Firing] = []
 
         def record(rule: Rule, matched: tuple[Fact, ...]):
-            firings.append(Firing(len(firings) + 1, rule, matched))
-            new = [_Datum(concept=f.concept, state=f.state) for f in on_fire(rule, matched)]
+            waiting = _waiting(engine) if agenda else ()
+            new = [_Datum(concept=f.concept, state=f.state) for f in on_fire(rule, matched, waiting)]
             if new:
                 engine.declare(*new)
 
@@ -168,7 +160,12 @@ class CompiledKnowledgeBase:
         finally:
             engine.running = False
             engine._cofactor_on_fire = None
-        return firings
 
-    def rule_names(self) -> Sequence[str]:
-        return [r.id for r in self.kb.rules]
+
+def _waiting(engine) -> Waiting:
+    """The activations still on experta's agenda, next to fire first."""
+    out = []
+    for activation in reversed(engine.agenda.activations):
+        facts = tuple(sorted(Fact(f["concept"], f["state"]) for f in activation.facts if isinstance(f, _Datum)))
+        out.append((activation.rule._wrapped.cofactor_rule, facts))
+    return tuple(out)

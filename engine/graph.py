@@ -105,3 +105,22 @@ def negation_strata(rules: Sequence[Rule]) -> tuple[dict[str, int], list[list[Ru
                 stratum[rule.id] = level
                 changed = True
     return stratum, []
+
+
+def concept_components(rules: Sequence[Rule]) -> dict[str, str]:
+    """concept -> a name for its cycle, for concepts on a cycle of the
+    concept graph (an edge runs from each condition's concept to each
+    conclusion's concept)."""
+    edges: dict[str, list[tuple[str, bool]]] = {}
+    for rule in rules:
+        for cond in rule.when:
+            for fact in rule.then:
+                edges.setdefault(cond.concept, []).append((fact.concept, cond.negated))
+    nodes = sorted(set(edges) | {t for out in edges.values() for t, _ in out})
+    found = {}
+    for component in strongly_connected(nodes, edges):
+        cyclic = len(component) > 1 or any(t == component[0] for t, _ in edges.get(component[0], ()))
+        if cyclic:
+            for concept in component:
+                found[concept] = component[0]
+    return found

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .errors import KnowledgeBaseError, Problem
-from .graph import negation_strata
-from .model import Concept, Condition, Document, Fact, KnowledgeBase, Rule, SourceRef, Strength
+from .graph import concept_components, negation_strata
+from .model import Concept, Condition, Document, Fact, KnowledgeBase, Loop, Rule, SourceRef, Strength
 from .suggest import closest, did_you_mean
 from .syntax import SyntaxProblem, parse_condition, parse_fact
 
@@ -58,7 +58,13 @@ DOCUMENT_KEYS = {
     "file": (str, False, "the file name of the document"),
 }
 SOURCE_KEYS = {"document": (str, True, "a document id"), "quote": (str, True, "a verbatim quote")}
-TABLES = {"concept": CONCEPT_KEYS, "rule": RULE_KEYS, "document": DOCUMENT_KEYS}
+LOOP_KEYS = {
+    "id": (str, True, "a short id such as 'topic-loop'"),
+    "title": (str, True, "the loop's name, as explanations will say it"),
+    "through": (list, True, "a list of the concept ids on the loop"),
+    "description": (str, False, "a text"),
+}
+TABLES = {"concept": CONCEPT_KEYS, "rule": RULE_KEYS, "document": DOCUMENT_KEYS, "loop": LOOP_KEYS}
 
 
 @dataclass
@@ -161,7 +167,7 @@ def _read_file(path: Path, shown: str, builtin: bool, out: _Collector) -> list[_
     raws = []
     for key, value in data.items():
         if key not in TABLES:
-            hint = did_you_mean(key, TABLES) or "a rule file holds only [[concept]], [[rule]] and [[document]] tables"
+            hint = did_you_mean(key, TABLES) or "a rule file holds only [[concept]], [[rule]], [[document]] and [[loop]] tables"
             out.add(None, f"unknown table '{key}'", path=shown, fix=hint)
             continue
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
@@ -278,6 +284,7 @@ def _build(raws: list[_Raw], out: _Collector, files: tuple[str, ...]) -> Knowled
         concepts[cid] = concept
 
     rules = _rules(raws, states, documents, out)
+    loops = _loops(raws, states, rules, out)
     strata = {}
     if not out.problems:
         strata, cycles = negation_strata(rules)
@@ -290,7 +297,36 @@ def _build(raws: list[_Raw], out: _Collector, files: tuple[str, ...]) -> Knowled
                 fix="a fact cannot be concluded from its own absence; remove the 'not' condition "
                     "or break the chain"))
     return KnowledgeBase(concepts=concepts, rules=tuple(sorted(rules, key=lambda r: r.id)),
-                         documents=documents, files=files, strata=strata)
+                         documents=documents, files=files, strata=strata, loops=loops)
+
+
+def _loops(raws: list[_Raw], states: dict, rules: list[Rule], out: _Collector) -> tuple[Loop, ...]:
+    loops: dict[str, Loop] = {}
+    components = concept_components(rules)
+    for raw in raws:
+        if raw.kind != "loop" or not _check_keys(raw, LOOP_KEYS, out):
+            continue
+        data = raw.data
+        if data["id"] in loops:
+            out.add(raw, f"duplicate loop id '{data['id']}'", key="id", fix="give each loop its own id")
+            continue
+        through = tuple(data["through"])
+        unknown = [c for c in through if c not in states]
+        for concept in unknown:
+            out.add(raw, f"unknown concept '{concept}'", key="through",
+                    fix=did_you_mean(concept, states) or "name concepts defined in [[concept]] tables")
+        if unknown:
+            continue
+        if len(through) < 2:
+            out.add(raw, "a loop runs through at least two concepts", key="through",
+                    fix="list the concepts the loop passes through")
+            continue
+        if len({components.get(c, c) for c in through}) != 1 or through[0] not in components:
+            out.add(raw, "the rules have no loop through all of " + ", ".join(through), key="through",
+                    fix="list concepts that lie on one cycle of the rule graph")
+            continue
+        loops[data["id"]] = Loop(data["id"], data["title"], through, data.get("description", ""), raw.path)
+    return tuple(sorted(loops.values(), key=lambda lp: lp.id))
 
 
 def _concept(raw: _Raw, states: dict[str, tuple[str, ...]], out: _Collector) -> Concept:

@@ -179,6 +179,21 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Loop:
+    """A named feedback loop of the rule graph, so explanations can name it."""
+
+    id: str
+    title: str
+    through: tuple[str, ...]  # concepts that lie on the loop
+    description: str = ""
+    path: str = ""
+
+    def as_json(self) -> dict:
+        return {"id": self.id, "title": self.title, "through": list(self.through),
+                "description": self.description or None}
+
+
+@dataclass(frozen=True)
 class KnowledgeBase:
     """Concepts, rules and documents, validated and cross-checked.
 
@@ -191,6 +206,7 @@ class KnowledgeBase:
     documents: Mapping[str, Document]
     files: tuple[str, ...] = ()
     strata: Mapping[str, int] = field(default_factory=dict)
+    loops: tuple[Loop, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "concepts", MappingProxyType(dict(self.concepts)))
@@ -229,6 +245,14 @@ class KnowledgeBase:
 
     def rules_using(self, concept: str) -> tuple[Rule, ...]:
         return self._using.get(concept, ())
+
+    def loop_through(self, concepts) -> Loop | None:
+        """The named loop whose concepts all appear among ``concepts``."""
+        present = set(concepts)
+        for loop in self.loops:
+            if set(loop.through) <= present:
+                return loop
+        return None
 
     def label(self, fact: Fact) -> str:
         concept = self.concepts.get(fact.concept)

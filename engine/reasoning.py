@@ -82,15 +82,20 @@ class Step:
     matched: tuple[Fact, ...]
     added: tuple[Fact, ...]
     blocked: tuple[Fact, ...]
+    waiting: tuple[tuple[Rule, tuple[Fact, ...]], ...] = ()  # the agenda behind it, if recorded
 
-    def as_json(self) -> dict:
-        return {
+    def as_json(self, agenda: bool = False) -> dict:
+        out = {
             "step": self.index,
             "rule": self.rule.id,
+            "strength": self.rule.strength.label,
             "matched": [f.as_json() for f in self.matched],
             "added": [f.as_json() for f in self.added],
             "blocked": [f.as_json() for f in self.blocked],
         }
+        if agenda:
+            out["agenda"] = [{"rule": r.id, "facts": [f.as_json() for f in facts]} for r, facts in self.waiting]
+        return out
 
 
 @dataclass(frozen=True)
@@ -123,7 +128,9 @@ class Case:
         return fact in self.support
 
     def conclusion_json(self, s: Support) -> dict:
-        return {
+        from .explain import weakest_source
+
+        out = {
             "concept": s.fact.concept,
             "state": s.fact.state,
             "label": self.kb.concepts[s.fact.concept].label,
@@ -131,6 +138,12 @@ class Case:
             "strength": s.strength.label,
             "derivations": [j.as_json() for j in s.justifications],
         }
+        weakest = weakest_source(self, s.fact)
+        if weakest:
+            rule, quote, document = weakest
+            out["weakest_link"] = {"rule": rule.id, "strength": rule.strength.label,
+                                   "document": document, "quote": quote}
+        return out
 
     def as_json(self) -> dict:
         return {
@@ -148,7 +161,9 @@ class Reasoner:
         self.firing_limit = firing_limit
         self._compiled = CompiledKnowledgeBase(kb)
 
-    def reason(self, answers: Answers) -> Case:
+    def reason(self, answers: Answers, *, agenda: bool = False) -> Case:
+        """Reason over ``answers``; with ``agenda``, each step also records
+        the activations waiting behind it (for ``trace``)."""
         kb = self.kb
         given = set(answers.facts())
         answered = {f.concept for f in given}
@@ -156,7 +171,7 @@ class Reasoner:
         steps: list[Step] = []
         limit = self.firing_limit
 
-        def on_fire(rule: Rule, matched: tuple[Fact, ...]):
+        def on_fire(rule: Rule, matched: tuple[Fact, ...], waiting):
             added, blocked = [], []
             for fact in rule.then:
                 if fact in known:
@@ -166,12 +181,12 @@ class Reasoner:
                 else:
                     known.add(fact)
                     added.append(fact)
-            steps.append(Step(len(steps) + 1, rule, matched, tuple(added), tuple(blocked)))
+            steps.append(Step(len(steps) + 1, rule, matched, tuple(added), tuple(blocked), waiting))
             if len(steps) > limit:
                 raise FiringLimitExceeded(limit, [s.rule.id for s in steps[-3:]])
             return added
 
-        self._compiled.run(sorted(given), on_fire, limit=limit)
+        self._compiled.run(sorted(given), on_fire, limit=limit, agenda=agenda)
         return _assemble(kb, answers, given, steps)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import textwrap
 
-from .explain import Node, weakest_link
+from .explain import Node, loops_met, weakest_link, weakest_source
 from .model import Fact, KnowledgeBase, Rule, Strength
 from .reasoning import Case, Conflict, Support
 
@@ -87,27 +87,38 @@ def case_text(case: Case) -> str:
                 number += 1
                 lines.append(f"  {number:>3}. {fact_text(kb, support.fact)}  [{strength_text(support.strength)}]")
                 lines.append(f"       {because(case, support)}")
+                hedge = hedged_text(case, support.fact)
+                if hedge:
+                    lines.append(f"       {hedge}")
+    loops = loops_met(case)
+    if loops:
+        lines.append("")
+        for loop, facts in loops:
+            name = visible(loop.title) if loop else "a loop"
+            lines.append(f"Loop: these conclusions go round {name}: "
+                         + " -> ".join(str(f) for f in facts))
     if case.conflicts:
         lines.append("")
         lines.extend(conflicts_text(case))
     return "\n".join(lines)
 
 
-def conflicts_text(case: Case, conflicts: tuple[Conflict, ...] | None = None) -> list[str]:
-    kb = case.kb
-    lines = ["Conflicts"]
+def hedged_text(case: Case, fact: Fact) -> str:
+    """``possible, because "..." [rule]`` for a conclusion weaker than established."""
+    support = case.support.get(fact)
+    if support is None or support.strength >= Strength.ESTABLISHED:
+        return ""
+    found = weakest_source(case, fact)
+    if found is None:
+        return ""
+    rule, quote, document = found
+    return f"{support.strength.label}, because \"{visible(quote)}\" ({visible(document)}) [{visible(rule.id)}]"
+
+
+def conflicts_text(case: Case, conflicts: tuple[Conflict, ...] | None = None, width: int = 100) -> list[str]:
+    lines = ["Conflicts (each side with its derivations)"]
     for conflict in conflicts if conflicts is not None else case.conflicts:
-        label = visible(kb.concepts[conflict.concept].label)
-        lines.append(f"  {label} ({conflict.concept}) is reached in {len(conflict.sides)} states:")
-        for side in conflict.sides:
-            if side.given:
-                lines.append(f"    - {side.state}: your answer (an answer is never overridden)")
-                continue
-            note = " (not added: it contradicts your answer)" if side.blocked else ""
-            lines.append(f"    - {side.state}{note}:")
-            for just in side.justifications:
-                premises = " and ".join(str(p) for p in just.premises) or "no premises"
-                lines.append(f"        by {visible(just.rule.id)} [{just.rule.strength.label}] from {premises}")
+        lines.extend(conflict_columns(case, conflict, width))
     return lines
 
 
@@ -146,7 +157,9 @@ def _node_line(kb: KnowledgeBase, node: Node) -> str:
     text = f"{node.fact}  [{strength_text(node.strength)}]"
     if node.loop:
         chain = " -> ".join(str(f) for f in node.loop)
-        return f"{text}  <- LOOP: back to a fact explained above ({chain})"
+        loop = kb.loop_through({f.concept for f in node.loop})
+        name = visible(loop.title) if loop else "a loop"
+        return f"{text}  <- LOOP: {name}, back to a fact explained above ({chain})"
     if node.see_above:
         return f"{text}  (explained above)"
     if node.given:
@@ -202,3 +215,173 @@ def concepts_text(kb: KnowledgeBase) -> str:
         lines.append("")
     lines.append(f"{len(kb.concepts)} concepts")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# Explanations added for students: why, why-not, what-if, trace, conflicts
+# ---------------------------------------------------------------------------
+
+def why_level_text(kb: KnowledgeBase, concept_id: str, levels, depth: int) -> str:
+    """The ``depth``-th ``why`` at a question (1 = the rules it feeds)."""
+    if not levels:
+        return "No rule can still use this answer; it is asked for the record."
+    if depth > len(levels):
+        return ("That is as far as it goes: what those rules conclude is not used by any further "
+                "rule (they are outcomes or advice).")
+    level = levels[depth - 1]
+    lines = []
+    if depth == 1:
+        lines.append(f"[why 1] Your answer to {concept_id} is needed by {len(level)} rule"
+                     f"{'s' if len(level) > 1 else ''}:")
+    else:
+        lines.append(f"[why {depth}] because what those rules conclude leads further:")
+    for link in level:
+        lines.append(_link_line(kb, link))
+        quote = link.rule.sources[0].quote if link.rule.sources else ""
+        if quote:
+            lines.append(f"      \"{visible(quote)}\" ({visible(link.rule.sources[0].document)})")
+        if link.negated:
+            lines.append("      (your answer can only rule this one out, through its 'not' condition)")
+        if link.loop:
+            lines.append(f"      <- LOOP: this comes back to {concept_id}: {visible(link.loop.title)}")
+    if depth < len(levels):
+        lines.append("(type why again to climb one step further)")
+    return "\n".join(lines)
+
+
+def _link_line(kb: KnowledgeBase, link) -> str:
+    when = " and ".join(visible(str(c)) for c in link.rule.when)
+    then = " and ".join(fact_text(kb, f) for f in link.concludes)
+    return f"  - if {when} then {then}  [{visible(link.rule.id)}, {link.rule.strength.label}]"
+
+
+def why_not_text(case: Case, fact: Fact, checks, changes) -> str:
+    kb = case.kb
+    lines = [f"{fact} ({fact_text(kb, fact)}) was not concluded from these answers."]
+    concept = kb.concepts[fact.concept]
+    if not checks:
+        if concept.is_question:
+            lines.append(f"It is a question, not a conclusion: answer it with -a {fact}.")
+        else:
+            lines.append("No rule concludes it.")
+    else:
+        lines.append(f"{len(checks)} rule{'s' if len(checks) > 1 else ''} could conclude it:")
+        _checks_lines(case, checks, "  ", lines)
+    if changes:
+        lines.append("")
+        lines.append("The smallest change of answers that would make it hold:")
+        for option in changes:
+            lines.append("  - " + " and ".join(visible(str(c)) for c in option))
+    elif checks:
+        lines.append("")
+        lines.append("No change of answers would make it hold.")
+    return "\n".join(lines)
+
+
+def _checks_lines(case: Case, checks, indent: str, lines: list[str]) -> None:
+    for check in checks:
+        rule = check.rule
+        lines.append(f"{indent}{visible(rule.id)} [{rule.strength.label}]: {visible(rule.title)}")
+        for cond in check.conditions:
+            mark = "ok" if cond.holds else "NO"
+            known = ", ".join(f.state for f in cond.known)
+            detail = {
+                "holds": "holds",
+                "answered_otherwise": f"answered otherwise (you answered {known})",
+                "not_answered": "not answered",
+                "unknown": "answered unknown",
+                "not_concluded": "not concluded" + (f" (concluded: {known})" if known else ""),
+                "present": f"fails: {cond.condition.concept} is {known}",
+            }[cond.status]
+            if cond.status == "not_answered" and not cond.loop and not cond.below:
+                detail += f" (a question: -a {cond.condition.concept}=...)"
+            lines.append(f"{indent}  [{mark}] {visible(str(cond.condition))}: {detail}")
+            if cond.loop:
+                loop = case.kb.loop_through({cond.condition.concept, *(c.condition.concept for c in check.conditions)})
+                name = visible(loop.title) if loop else "a loop"
+                lines.append(f"{indent}       <- comes back to a fact already being explained: {name}")
+            elif cond.see_above:
+                lines.append(f"{indent}       (why not: explained above)")
+            elif cond.below:
+                lines.append(f"{indent}       why not:")
+                _checks_lines(case, cond.below, indent + "         ", lines)
+
+
+def what_if_text(result) -> str:
+    kb = result.before.kb
+    lines = []
+    if not (result.gained or result.lost or result.changed):
+        lines.append("No conclusion changes.")
+    if result.gained:
+        lines.append("Gained")
+        for d in result.gained:
+            using = f" using {', '.join(str(p) for p in d.premises)}" if d.premises else ""
+            lines.append(f"  + {fact_text(kb, d.fact)}  [{strength_text(d.strength)}]  by {visible(d.rule)}{using}")
+    if result.lost:
+        lines.append("Lost")
+        for d in result.lost:
+            why = f"{', '.join(str(p) for p in d.premises)} no longer holds" if d.premises else d.note
+            lines.append(f"  - {fact_text(kb, d.fact)}  [{strength_text(d.strength)}]  {visible(d.rule)}: {why}")
+    if result.changed:
+        lines.append("Strength changed")
+        for fact, before, after in result.changed:
+            lines.append(f"  ~ {fact_text(kb, fact)}: {before.label} -> {after.label}")
+    before_c = {c.concept for c in result.before.conflicts}
+    after_c = {c.concept for c in result.after.conflicts}
+    for concept in sorted(after_c - before_c):
+        lines.append(f"  ! new conflict on {concept}")
+    for concept in sorted(before_c - after_c):
+        lines.append(f"  ! conflict on {concept} resolved")
+    return "\n".join(lines)
+
+
+def trace_text(case: Case, agenda: bool = False) -> str:
+    lines = []
+    answers = ", ".join(str(f) for f in case.answers.facts()) or "(none)"
+    lines.append(f"answers: {answers}")
+    for step in case.steps:
+        matched = ", ".join(str(f) for f in step.matched) or "(nothing: only 'not' conditions)"
+        lines.append(f"FIRE {step.index:>3} {visible(step.rule.id)} [{step.rule.strength.label}]: {matched}")
+        for fact in step.added:
+            lines.append(f"  ==> {fact}")
+        for fact in step.blocked:
+            lines.append(f"  =x= {fact} (not added: contradicts your answer)")
+        if not step.added and not step.blocked:
+            lines.append("      (nothing new: already known)")
+        if agenda:
+            if step.waiting:
+                lines.append(f"      agenda ({len(step.waiting)} waiting):")
+                for rule, facts in step.waiting:
+                    lines.append(f"        {visible(rule.id)}: {', '.join(str(f) for f in facts)}")
+            else:
+                lines.append("      agenda: empty")
+    lines.append(f"{len(case.steps)} firings, {len(case.conclusions)} conclusions")
+    return "\n".join(lines)
+
+
+def conflict_columns(case: Case, conflict: Conflict, width: int = 100) -> list[str]:
+    """One conflict with its sides side by side, each with its derivations."""
+    kb = case.kb
+    columns = []
+    for side in conflict.sides:
+        col = [f"{conflict.concept}={side.state}"]
+        if side.given:
+            col.append("your answer (never overridden)")
+        else:
+            col.append("not added: contradicts your answer" if side.blocked else "concluded")
+            for just in side.justifications:
+                col.append(f"by {visible(just.rule.id)} [{just.rule.strength.label}]")
+                for p in just.premises:
+                    col.append(f"  from {p}")
+        columns.append(col)
+    gap = 3
+    col_width = max(24, (width - gap * (len(columns) - 1)) // max(1, len(columns)))
+    wrapped = [[piece for line in col for piece in (textwrap.wrap(line, col_width, subsequent_indent="    ") or [""])]
+               for col in columns]
+    height = max(len(c) for c in wrapped)
+    label = visible(kb.concepts[conflict.concept].label)
+    lines = [f"  Conflict: {label} ({conflict.concept})"]
+    for row in range(height):
+        cells = [(c[row] if row < len(c) else "").ljust(col_width) for c in wrapped]
+        lines.append("    " + (" " * gap).join(cells).rstrip())
+    return lines
