@@ -439,6 +439,7 @@ def how(ctx, fact, answer, answers_file, as_json, rules):
     answers = _answers(session, answer, answers_file)
     case = reasoner.reason(answers)
     node = explain.how(case, target)
+    conflict = next((c for c in case.conflicts if c.concept == target.concept), None)
     if session.as_json:
         _emit_json({
             "fact": target.as_json(),
@@ -446,17 +447,34 @@ def how(ctx, fact, answer, answers_file, as_json, rules):
             "given": bool(node and node.given),
             "strength": node.strength.label if node and node.strength else None,
             "tree": node.as_json() if node else None,
+            "conflict": _conflict_json(case, conflict) if conflict else None,
             "answers": answers.as_json(reasoner.kb),
         })
         return
     if node is None:
-        _out(f"{target} was not concluded from these answers.")
-        return
-    _out(render.how_text(reasoner.kb, node))
-    weakest = render.weakest_text(case, target)
-    if weakest:
+        _out(f"{target} was not concluded from these answers (see: cofactor why-not {target}).")
+    else:
+        _out(render.how_text(reasoner.kb, node))
+        weakest = render.weakest_text(case, target)
+        if weakest:
+            _out("")
+            _out(f"Strength {weakest}")
+    if conflict:
         _out("")
-        _out(f"Strength {weakest}")
+        _out("\n".join(render.conflicts_text(case, (conflict,))))
+
+
+def _conflict_json(case: Case, conflict) -> dict:
+    """A conflict with the full derivation tree of each side."""
+    data = conflict.as_json()
+    for side, out in zip(conflict.sides, data["sides"]):
+        fact = Fact(conflict.concept, side.state)
+        if side.blocked:
+            out["trees"] = [{"rule": j.rule.id, "premises": [explain.how(case, p).as_json() for p in j.premises]}
+                            for j in side.justifications]
+        else:
+            out["tree"] = explain.how(case, fact).as_json()
+    return data
 
 
 # ---------------------------------------------------------------------------

@@ -43,6 +43,7 @@ class Node:
     given: bool
     routes: list[Route] = field(default_factory=list)
     loop: list[Fact] | None = None
+    loop_name: str = ""
     see_above: bool = False
 
     def as_json(self) -> dict:
@@ -56,6 +57,7 @@ class Node:
         }
         if self.loop:
             out["loop"] = [f.as_json() for f in self.loop]
+            out["loop_name"] = self.loop_name or None
         if self.see_above:
             out["see_above"] = True
         return out
@@ -79,6 +81,8 @@ def how(case: Case, fact: Fact) -> Node | None:
         node = Node(f, case.kb.label(f), support.strength, support.given)
         if f in path:
             node.loop = path[path.index(f):] + [f]
+            named = case.kb.loop_through({x.concept for x in node.loop})
+            node.loop_name = named.title if named else ""
             return node
         if support.given:
             # An answer needs no derivation; a rule that reaches it again is
@@ -224,6 +228,7 @@ class ConditionCheck:
     known: list[Fact]  # what is known of the concept
     below: list["RuleCheck"] = field(default_factory=list)  # for not_concluded: why not, one level down
     loop: bool = False  # the recursion came back to a fact being explained
+    loop_name: str = ""
     see_above: bool = False
 
     def as_json(self) -> dict:
@@ -237,6 +242,7 @@ class ConditionCheck:
             out["why_not"] = [r.as_json() for r in self.below]
         if self.loop:
             out["loop"] = True
+            out["loop_name"] = self.loop_name or None
         if self.see_above:
             out["see_above"] = True
         return out
@@ -299,6 +305,9 @@ def why_not(case: Case, fact: Fact) -> list[RuleCheck]:
         for target in derivable:
             if target in path:
                 result.loop = True
+                around = {f.concept for f in path[path.index(target):]}
+                named = case.kb.loop_through(around)
+                result.loop_name = named.title if named else ""
             elif target in explained:
                 result.see_above = True
             else:

@@ -157,8 +157,7 @@ def _node_line(kb: KnowledgeBase, node: Node) -> str:
     text = f"{node.fact}  [{strength_text(node.strength)}]"
     if node.loop:
         chain = " -> ".join(str(f) for f in node.loop)
-        loop = kb.loop_through({f.concept for f in node.loop})
-        name = visible(loop.title) if loop else "a loop"
+        name = visible(node.loop_name) if node.loop_name else "a loop"
         return f"{text}  <- LOOP: {name}, back to a fact explained above ({chain})"
     if node.see_above:
         return f"{text}  (explained above)"
@@ -297,8 +296,7 @@ def _checks_lines(case: Case, checks, indent: str, lines: list[str]) -> None:
                 detail += f" (a question: -a {cond.condition.concept}=...)"
             lines.append(f"{indent}  [{mark}] {visible(str(cond.condition))}: {detail}")
             if cond.loop:
-                loop = case.kb.loop_through({cond.condition.concept, *(c.condition.concept for c in check.conditions)})
-                name = visible(loop.title) if loop else "a loop"
+                name = visible(cond.loop_name) if cond.loop_name else "a loop"
                 lines.append(f"{indent}       <- comes back to a fact already being explained: {name}")
             elif cond.see_above:
                 lines.append(f"{indent}       (why not: explained above)")

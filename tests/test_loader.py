@@ -215,7 +215,7 @@ def test_invalid_toml_syntax(tmp_path):
 @pytest.mark.parametrize("table, suggestion", [
     ("rules", "did you mean 'rule'?"),
     ("concepts", "did you mean 'concept'?"),
-    ("fact", "a rule file holds only [[concept]], [[rule]] and [[document]] tables"),
+    ("fact", "a rule file holds only [[concept]], [[rule]], [[document]] and [[loop]] tables"),
 ])
 def test_unknown_top_level_table(tmp_path, table, suggestion):
     kb = base()
