@@ -337,9 +337,14 @@ def trace_text(case: Case, agenda: bool = False) -> str:
     lines = []
     answers = ", ".join(str(f) for f in case.answers.facts()) or "(none)"
     lines.append(f"answers: {answers}")
+    loops = [(loop, set(facts)) for loop, facts in loops_met(case)]
     for step in case.steps:
         matched = ", ".join(str(f) for f in step.matched) or "(nothing: only 'not' conditions)"
         lines.append(f"FIRE {step.index:>3} {visible(step.rule.id)} [{step.rule.strength.label}]: {matched}")
+        for loop, members in loops:
+            if set(step.rule.then) & members and set(step.matched) & members and not step.added:
+                name = visible(loop.title) if loop else "a loop"
+                lines.append(f"      (this firing goes round {name}: it reaches a fact it was built on)")
         for fact in step.added:
             lines.append(f"  ==> {fact}")
         for fact in step.blocked:

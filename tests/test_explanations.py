@@ -147,6 +147,13 @@ def test_trace_json_and_agenda(invoke_json, invoke):
     assert "agenda (" in invoke("trace", "-a", "magnesium_status=low", "--agenda").stdout
 
 
+def test_trace_names_the_loop(invoke):
+    out = invoke("trace", "-a", "magnesium_status=low").stdout
+    loop = out.split("FIRE")[[i for i, part in enumerate(out.split("FIRE"))
+                              if "loop.reduced-magnesium-absorption-lowers-magnesium" in part][0]]
+    assert "goes round the magnesium-vitamin D loop" in loop
+
+
 def test_trace_is_the_same_every_time(invoke):
     first = invoke("trace", "-a", "magnesium_status=low", "-a", "calcium_supplement=yes").stdout
     assert invoke("trace", "-a", "calcium_supplement=yes", "-a", "magnesium_status=low").stdout == first
