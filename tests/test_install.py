@@ -45,6 +45,7 @@ def _copy_project(dest: Path) -> Path:
     return dest
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", VERSIONS)
 def test_pip_install_and_consult(version, tmp_path):
     python = _interpreter(version)
