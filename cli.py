@@ -24,7 +24,8 @@ from .engine.answers import Answers, normalize
 from .engine.errors import AnswerError, CofactorError, KnowledgeBaseError, ReasoningError
 from .engine.loader import load
 from .engine.model import Concept, Fact
-from .engine.reasoning import Case, Reasoner
+from .engine.model import KnowledgeBase
+from .engine.reasoning import DEFAULT_FIRING_LIMIT, Case, Reasoner
 
 BUILTIN_RULES = Path(__file__).resolve().with_name("rules")
 DISCLAIMER = ("For learning only: cofactor shows what its two sources claim and how the claims "
@@ -58,28 +59,32 @@ class Interrupted(click.ClickException):
 
 @dataclass
 class Session:
-    """What the group's options set up for every command."""
+    """What the group's options set up for every command: the knowledge base
+    is loaded, and compiled for reasoning, only when a command needs it."""
 
     rules: list[str] = field(default_factory=list)
     as_json: bool = False
+    firing_limit: int = DEFAULT_FIRING_LIMIT
+    _kb: KnowledgeBase | None = None
     _reasoner: Reasoner | None = None
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        if self._kb is None:
+            self._kb = load([BUILTIN_RULES], self.rules, display_root=BUILTIN_RULES.parent)
+        return self._kb
 
     def reasoner(self) -> Reasoner:
         if self._reasoner is None:
-            kb = load([BUILTIN_RULES], self.rules, display_root=BUILTIN_RULES.parent)
-            self._reasoner = Reasoner(kb)
+            self._reasoner = Reasoner(self.kb, firing_limit=self.firing_limit)
         return self._reasoner
-
-    @property
-    def kb(self):
-        return self.reasoner().kb
 
 
 def _session(ctx: click.Context, rules: tuple[str, ...] = (), as_json: bool = False) -> Session:
     session = ctx.ensure_object(Session)
     if rules:
         session.rules.extend(rules)
-        session._reasoner = None
+        session._kb = session._reasoner = None
     session.as_json = session.as_json or as_json
     return session
 
@@ -112,7 +117,12 @@ def _answers(session: Session, pairs, answers_file) -> Answers:
 
 
 def _emit_json(data) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    """One JSON document; any character that is not printable (a terminal
+    control code from a rule file, say) is written as a \\u escape."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() or ch == "\n" else json.dumps(ch)[1:-1] for ch in text)
+    click.echo(text)
 
 
 def _no_color() -> bool:
@@ -134,12 +144,26 @@ def _out(text: str = "") -> None:
 # The group
 # ---------------------------------------------------------------------------
 
+def _usage_line(exc: click.UsageError) -> str:
+    where = exc.ctx.command_path if exc.ctx else "cofactor"
+    return f"{exc.format_message()} (see '{where} --help')"
+
+
 class CofactorGroup(click.Group):
-    """Translates engine errors and interruptions at the boundary."""
+    """Translates engine errors, usage errors and interruptions at the
+    boundary: each becomes one line on standard error and its exit code."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise BadValue(_usage_line(exc)) from exc
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise BadValue(_usage_line(exc)) from exc
         except AnswerError as exc:
             raise BadValue(exc.render()) from exc
         except KnowledgeBaseError as exc:
@@ -159,8 +183,10 @@ class CofactorGroup(click.Group):
 @click.version_option(VERSION, "--version", prog_name="cofactor", message="%(prog)s %(version)s")
 @rules_option
 @json_option
+@click.option("--firing-limit", type=click.IntRange(min=1), default=DEFAULT_FIRING_LIMIT, show_default=True,
+              metavar="N", help="Stop a run that fires more rules than this (a runaway knowledge base).")
 @click.pass_context
-def cli(ctx: click.Context, rules, as_json):
+def cli(ctx: click.Context, rules, as_json, firing_limit):
     """cofactor: a teaching expert system on how magnesium governs calcium
     metabolism and vitamin D activation.
 
@@ -176,7 +202,7 @@ def cli(ctx: click.Context, rules, as_json):
       cofactor how blood_calcium=low -a magnesium_status=severely_low
       cofactor rules --json
     """
-    _session(ctx, rules, as_json)
+    _session(ctx, rules, as_json).firing_limit = firing_limit
 
 
 # ---------------------------------------------------------------------------

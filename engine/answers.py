@@ -108,11 +108,23 @@ def _shown(text: str, limit: int = 60) -> str:
     return safe if len(safe) <= limit else safe[:limit] + "..."
 
 
-def split_pair(text: str) -> tuple[str, list[str]]:
+def _shown_path(path) -> str:
+    """A path, safe to print; a very long one keeps its end, which names the file."""
+    safe = _shown(str(path), limit=1 << 30)
+    return safe if len(safe) <= 160 else "..." + safe[-157:]
+
+
+def example(kb: KnowledgeBase) -> str:
+    """An answer to show in messages, taken from the knowledge base itself."""
+    first = kb.questions[0] if kb.questions else None
+    return f"{first.id}={first.states[0]}" if first else "concept=state"
+
+
+def split_pair(text: str, kb: KnowledgeBase | None = None) -> tuple[str, list[str]]:
     """``concept=state`` or ``concept=s1,s2`` -> (concept, [states])."""
     if "=" not in text:
-        raise AnswerError(f"malformed answer '{_shown(text)}': expected CONCEPT=STATE, "
-                          "e.g. magnesium_status=low", value=text)
+        hint = f", e.g. {example(kb)}" if kb is not None else ""
+        raise AnswerError(f"malformed answer '{_shown(text)}': expected CONCEPT=STATE{hint}", value=text)
     concept, _, states = text.partition("=")
     if not concept.strip():
         raise AnswerError(f"malformed answer '{_shown(text)}': the concept is missing before '='",
@@ -126,7 +138,7 @@ def split_pair(text: str) -> tuple[str, list[str]]:
 
 def parse_fact(kb: KnowledgeBase, text: str) -> Fact:
     """``concept=state`` naming any concept (for ``how`` and friends)."""
-    concept_text, states = split_pair(text)
+    concept_text, states = split_pair(text, kb)
     concept = find_concept(kb, concept_text)
     if len(states) != 1:
         raise AnswerError(f"'{_shown(text)}' names several states; name one", value=text,
@@ -177,7 +189,7 @@ def build(kb: KnowledgeBase, pairs: Iterable[str] = (), file_answers: Mapping[st
     collected: dict[str, list[str]] = {}
     order: list[str] = []
     for text in pairs:
-        concept_text, state_texts = split_pair(text)
+        concept_text, state_texts = split_pair(text, kb)
         concept = find_concept(kb, concept_text, questions_only=True)
         states = [find_state(concept, s) for s in state_texts]
         if concept.id in collected:
@@ -200,16 +212,16 @@ def read_file(path: str | Path) -> dict:
     """Read an answers file: TOML or JSON, chosen by its ending or its content."""
     path = Path(path)
     if path.is_dir():
-        raise AnswerError(f"answers file '{_shown(str(path))}' is a folder; name a .toml or .json file",
+        raise AnswerError(f"answers file '{_shown_path(path)}' is a folder; name a .toml or .json file",
                           value=str(path))
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise AnswerError(f"answers file '{_shown(str(path))}' does not exist", value=str(path)) from None
+        raise AnswerError(f"answers file '{_shown_path(path)}' does not exist", value=str(path)) from None
     except UnicodeDecodeError:
-        raise AnswerError(f"answers file '{_shown(str(path))}' is not UTF-8 text", value=str(path)) from None
+        raise AnswerError(f"answers file '{_shown_path(path)}' is not UTF-8 text", value=str(path)) from None
     except OSError as exc:
-        raise AnswerError(f"cannot read answers file '{_shown(str(path))}': {exc.strerror or exc}",
+        raise AnswerError(f"cannot read answers file '{_shown_path(path)}': {exc.strerror or exc}",
                           value=str(path)) from None
     suffix = path.suffix.lower()
     attempts = ("json", "toml") if suffix == ".json" or (suffix != ".toml" and text.lstrip().startswith("{")) \
@@ -224,8 +236,8 @@ def read_file(path: str | Path) -> dict:
                 break
             continue
         if not isinstance(data, dict):
-            raise AnswerError(f"answers file '{_shown(str(path))}' must hold a mapping of concept ids "
-                              "to states, e.g. {\"magnesium_status\": \"low\"}", value=str(path))
+            raise AnswerError(f"answers file '{_shown_path(path)}' must hold a mapping of concept ids "
+                              "to states, e.g. {\"concept\": \"state\"}", value=str(path))
         return data
-    raise AnswerError(f"answers file '{_shown(str(path))}' is not valid {' or '.join(a.upper() for a in attempts[:len(errors)])}"
+    raise AnswerError(f"answers file '{_shown_path(path)}' is not valid {' or '.join(a.upper() for a in attempts[:len(errors)])}"
                       f" ({errors[0]})", value=str(path))

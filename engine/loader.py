@@ -95,13 +95,18 @@ class _Collector:
             )
 
 
+MAX_FILE_BYTES = 8 * 1024 * 1024
+
+
 def rule_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Expand folders into the ``*.toml`` files they hold, sorted by name."""
+    """Expand folders into the ``*.toml`` files directly inside them, sorted
+    by name. Nothing else is read: no subfolders, and no links that lead out
+    of the folder (they are reported by :func:`load`)."""
     found: list[Path] = []
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            found.extend(sorted(p for p in path.glob("*.toml") if p.is_file()))
+            found.extend(sorted(p for p in path.glob("*.toml") if p.is_file() or p.is_symlink()))
         else:
             found.append(path)
     return found
@@ -120,12 +125,17 @@ def load(builtin: Iterable[str | Path] = (), extra: Iterable[str | Path] = (), *
     for is_builtin, group in ((True, builtin), (False, extra)):
         group = list(group)
         expanded = rule_files(group)
+        folders = [Path(g).resolve() for g in group if Path(g).is_dir()]
         for given in group:
             if Path(given).is_dir() and not any(Path(given).glob("*.toml")):
                 out.add(None, "the folder holds no .toml rule files", path=str(given),
                         fix="name a folder with rule files, or a .toml file")
         for path in expanded:
             shown = _display(path, display_root)
+            if path.parent.resolve() in folders and path.resolve().parent != path.parent.resolve():
+                out.add(None, f"links to {path.resolve()}, outside the folder given", path=shown,
+                        fix="name that file itself with --rules if you mean to load it")
+                continue
             files.append(shown)
             raws.extend(_read_file(path, shown, is_builtin, out))
     kb = _build(raws, out, tuple(files))
@@ -150,6 +160,12 @@ def _read_file(path: Path, shown: str, builtin: bool, out: _Collector) -> list[_
     if path.is_dir():
         return []
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            out.add(None, f"the file is too large ({size / 1048576:.1f} MiB; rule files may be at most "
+                    f"{MAX_FILE_BYTES // 1048576} MiB)", path=shown,
+                    fix="split the knowledge into several files, one per topic")
+            return []
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         out.add(None, f"not UTF-8 text (byte {exc.start})", path=shown, fix="save the file as UTF-8")
@@ -374,7 +390,7 @@ def _condition(raw: _Raw, key: str, text: str, states: dict, out: _Collector) ->
     try:
         cond = parse_condition(text)
     except SyntaxProblem as exc:
-        out.add(raw, str(exc), key=key, fix="e.g. \"magnesium_status = low\" (concept and state in lower case)")
+        out.add(raw, str(exc), key=key, fix="e.g. \"some_concept = some_state\" (ids and states in lower case)")
         return None
     return cond if _resolve(raw, key, cond.concept, cond.states, states, out) else None
 

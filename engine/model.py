@@ -35,7 +35,7 @@ class Strength(enum.IntEnum):
 
 @dataclass(frozen=True, order=True)
 class Fact:
-    """A concept in one state: ``magnesium_status=low``."""
+    """A concept in one state, written ``concept=state``."""
 
     concept: str
     state: str

@@ -23,7 +23,7 @@ BUILTIN_RULES = Path(cofactor.cli.__file__).with_name("rules")
 
 RULE_ID = "topic.low-mineral-impairs-hormone"
 CONDITION_FORMS = "expected 'concept = state', 'concept in [a, b]' or 'not concept = state'"
-CONDITION_FIX = 'e.g. "magnesium_status = low" (concept and state in lower case)'
+CONDITION_FIX = 'e.g. "some_concept = some_state" (ids and states in lower case)'
 
 
 # ---------------------------------------------------------------------------
