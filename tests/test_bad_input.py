@@ -54,33 +54,34 @@ def test_very_long_values_are_cut_in_messages():
     assert len(result.stderr) < 500 and "..." in result.stderr
 
 
-def test_an_unreadable_answers_file(tmp_path, monkeypatch):
-    path = tmp_path / "case.toml"
-    path.write_text('magnesium_status = "low"\n', encoding="utf-8")
+@pytest.fixture
+def unreadable(monkeypatch):
+    """Make a path unreadable (as root, permission bits would not stop a read)."""
+    refused = set()
     original = Path.read_bytes
 
-    def refuse(self):
-        if self == path:
+    def read_bytes(self):
+        if self in refused:
             raise PermissionError(13, "Permission denied")
         return original(self)
 
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    return refused.add
+
+
+def test_an_unreadable_answers_file(tmp_path, unreadable):
+    path = tmp_path / "case.toml"
+    path.write_text('magnesium_status = "low"\n', encoding="utf-8")
+    unreadable(path)
     result = run(["consult", "--no-input", "--answers", str(path)])
     assert_clean_failure(result, 2)
     assert "cannot read answers file" in result.stderr and "Permission denied" in result.stderr
 
 
-def test_an_unreadable_rule_file(tmp_path, monkeypatch):
+def test_an_unreadable_rule_file(tmp_path, unreadable):
     path = tmp_path / "mine.toml"
     path.write_text("", encoding="utf-8")
-    original = Path.read_bytes
-
-    def refuse(self):
-        if self == path:
-            raise PermissionError(13, "Permission denied")
-        return original(self)
-
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    unreadable(path)
     result = run(["--rules", str(path), "rules"])
     assert_clean_failure(result, 1)
     assert "mine.toml: cannot read the file: Permission denied" in result.stderr
