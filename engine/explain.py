@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .model import Condition, Fact, Loop, Rule, Strength
-from .reasoning import Case
+from .reasoning import Case, route_strength
 
 
 @dataclass
@@ -90,7 +90,7 @@ def how(case: Case, fact: Fact) -> Node | None:
             for just in support.justifications:
                 if any(p in path for p in just.premises):
                     premises = [build(p, path + [f]) if p in path else _leaf(p) for p in just.premises]
-                    node.routes.append(Route(just.rule, _weakest(case, just), premises))
+                    node.routes.append(Route(just.rule, route_strength(case.support, just), premises))
             return node
         if f in expanded and support.justifications:
             node.see_above = True
@@ -98,7 +98,7 @@ def how(case: Case, fact: Fact) -> Node | None:
         expanded.add(f)
         for just in support.justifications:
             premises = [build(p, path + [f]) for p in just.premises]
-            node.routes.append(Route(just.rule, _weakest(case, just), premises))
+            node.routes.append(Route(just.rule, route_strength(case.support, just), premises))
         return node
 
     def _leaf(p: Fact) -> Node:
@@ -106,31 +106,6 @@ def how(case: Case, fact: Fact) -> Node | None:
         return Node(p, case.kb.label(p), support.strength, support.given, see_above=not support.given)
 
     return build(fact, [])
-
-
-def _weakest(case: Case, just) -> Strength:
-    return min([just.rule.strength, *(case.support[p].strength for p in just.premises)])
-
-
-def weakest_link(case: Case, fact: Fact) -> Rule | None:
-    """The weakest rule along the strongest route to ``fact``."""
-    support = case.support.get(fact)
-    if support is None or support.given:
-        return None
-    best = None
-    for just in support.justifications:
-        weakest = min([just.rule.strength, *(case.support[p].strength for p in just.premises)])
-        if weakest == support.strength:
-            best = just
-            break
-    if best is None:
-        return None
-    if best.rule.strength == support.strength:
-        return best.rule
-    for premise in best.premises:
-        if case.support[premise].strength == support.strength:
-            return weakest_link(case, premise)
-    return best.rule
 
 
 # ---------------------------------------------------------------------------
@@ -335,12 +310,3 @@ def loops_met(case: Case) -> list[tuple[Loop | None, list[Fact]]]:
             facts = [names[n] for n in component]
             found.append((case.kb.loop_through({f.concept for f in facts}), facts))
     return found
-
-
-def weakest_source(case: Case, fact: Fact):
-    """(rule, quote, document) of the weakest link of ``fact``'s best route."""
-    rule = weakest_link(case, fact)
-    if rule is None or not rule.sources:
-        return None
-    source = rule.sources[0]
-    return rule, source.quote, source.document

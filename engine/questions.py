@@ -3,7 +3,8 @@
 A question is asked only while its answer can still change a conclusion:
 some rule that uses it could still fire (each of its other conditions holds
 already or could still come to hold, as far as the remaining questions go)
-and would add a fact not yet known, or take one away through a ``not``.
+and would add a fact not yet known or a stronger route to one, or take one
+away through a ``not``.
 Questions are asked in the knowledge base's order; among questions of the
 same order, the one that more live rules use comes first.
 """
@@ -13,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from .model import Concept, Condition, Fact, Rule
-from .reasoning import Case
+from .model import Concept, Condition, Fact, Rule, Strength
+from .reasoning import Case, contradicts
 
 
 class Outlook:
@@ -25,43 +26,63 @@ class Outlook:
         self.kb = case.kb
 
     @cached_property
-    def possible(self) -> frozenset[Fact]:
-        """Facts that hold now or could still hold after further answers."""
+    def potential(self) -> dict[Fact, Strength]:
+        """Facts that hold now or could still hold after further answers,
+        each with the best strength it could still reach."""
         kb, case = self.kb, self.case
-        possible = set(case.known)
+        potential = {fact: support.strength for fact, support in case.support.items()}
         for q in kb.questions:
             if not case.answers.settled(q.id):
-                possible.update(Fact(q.id, s) for s in q.states)
+                for state in q.states:
+                    potential.setdefault(Fact(q.id, state), Strength.GIVEN)
         changed = True
         while changed:
             changed = False
             for rule in kb.rules:
-                if self.could_fire(rule, possible):
-                    for fact in rule.then:
-                        if fact not in possible and not self.blocked(fact):
-                            possible.add(fact)
-                            changed = True
-        return frozenset(possible)
+                reach = self.reach(rule, potential)
+                if reach is None:
+                    continue
+                for fact in rule.then:
+                    if not self.blocked(fact) and reach > potential.get(fact, 0):
+                        potential[fact] = reach
+                        changed = True
+        return potential
 
-    def blocked(self, fact: Fact) -> bool:
-        """A conclusion that can never be added: it contradicts an answer."""
-        concept = self.kb.concepts[fact.concept]
-        given = self.case.answers.given.get(fact.concept)
-        return bool(given) and not concept.multi and fact.state not in given
+    @property
+    def possible(self):
+        return self.potential.keys()
 
-    def could_fire(self, rule: Rule, possible=None) -> bool:
-        possible = self.possible if possible is None else possible
+    def reach(self, rule: Rule, potential=None) -> Strength | None:
+        """The best strength ``rule`` could still give, or None if it can never fire."""
+        potential = self.potential if potential is None else potential
         known = self.case.known
+        reach = rule.strength
         for cond in rule.when:
             if cond.negated:
                 if any(f in known for f in cond.facts()):
-                    return False
-            elif not any(f in possible for f in cond.facts()):
-                return False
-        return True
+                    return None
+                continue
+            best = max((potential[f] for f in cond.facts() if f in potential), default=None)
+            if best is None:
+                return None
+            reach = min(reach, best)
+        return reach
+
+    def blocked(self, fact: Fact) -> bool:
+        """A conclusion that can never be added: it contradicts an answer."""
+        return contradicts(self.kb, fact, self.case.answers.given.get(fact.concept, ()))
+
+    def could_fire(self, rule: Rule) -> bool:
+        return self.reach(rule) is not None
 
     def adds_something(self, rule: Rule) -> bool:
-        return any(f not in self.case.known and not self.blocked(f) for f in rule.then)
+        """Could ``rule`` still add a fact, or a stronger route to one?"""
+        reach = self.reach(rule)
+        if reach is None:
+            return False
+        support = self.case.support
+        return any(not self.blocked(f) and (f not in support or support[f].strength < reach)
+                   for f in rule.then)
 
     def live_rules(self, concept_id: str) -> list[Rule]:
         """Rules using ``concept_id`` whose outcome is still open."""
@@ -143,16 +164,9 @@ def skipped(case: Case) -> list[Skipped]:
             if failing_cond:
                 reasons.append(f"{rule.id} needs {failing_cond[0]} but {failing_cond[1]}")
             else:
-                reasons.append(f"{rule.id} adds nothing new")
+                reasons.append(f"{rule.id} adds nothing new or stronger")
         detail = "no rule using it can still change a conclusion"
         if reasons:
             detail += ": " + "; ".join(reasons)
         out.append(Skipped(q, "no longer matters", detail))
     return out
-
-
-def rules_fed(case: Case, concept_id: str) -> list[Rule]:
-    """The rules an answer to ``concept_id`` feeds that are still open
-    (all of them, when none is)."""
-    live = Outlook(case).live_rules(concept_id)
-    return live or list(case.kb.rules_using(concept_id))

@@ -46,6 +46,27 @@ class Support:
     given: bool
     justifications: tuple[Justification, ...]
     depth: int  # firings between the answers and this fact, along the shortest route
+    best: Justification | None = None  # the route that gives it its strength
+    weakest: Rule | None = None  # the weakest rule along that route
+
+
+def route_strength(support: Mapping[Fact, "Support"], just: Justification) -> Strength:
+    """A route is as strong as its weakest link: its rule or a premise."""
+    return min([just.rule.strength, *(support[p].strength for p in just.premises)])
+
+
+def contradicts(kb: KnowledgeBase, fact: Fact, states: tuple[str, ...] | set[str]) -> bool:
+    """Would ``fact`` contradict a concept known in ``states``?
+
+    A single-valued concept holds one state; a multi-valued one any number,
+    except that an exclusive state (such as "none") stands alone.
+    """
+    if not states or fact.state in states:
+        return False
+    concept = kb.concepts[fact.concept]
+    if not concept.multi:
+        return True
+    return fact.state in concept.exclusive or any(s in concept.exclusive for s in states)
 
 
 @dataclass(frozen=True)
@@ -128,8 +149,6 @@ class Case:
         return fact in self.support
 
     def conclusion_json(self, s: Support) -> dict:
-        from .explain import weakest_source
-
         out = {
             "concept": s.fact.concept,
             "state": s.fact.state,
@@ -138,11 +157,10 @@ class Case:
             "strength": s.strength.label,
             "derivations": [j.as_json() for j in s.justifications],
         }
-        weakest = weakest_source(self, s.fact)
-        if weakest:
-            rule, quote, document = weakest
-            out["weakest_link"] = {"rule": rule.id, "strength": rule.strength.label,
-                                   "document": document, "quote": quote}
+        if s.weakest is not None and s.weakest.sources:
+            source = s.weakest.sources[0]
+            out["weakest_link"] = {"rule": s.weakest.id, "strength": s.weakest.strength.label,
+                                   "document": source.document, "quote": source.quote}
         return out
 
     def as_json(self) -> dict:
@@ -166,7 +184,6 @@ class Reasoner:
         the activations waiting behind it (for ``trace``)."""
         kb = self.kb
         given = set(answers.facts())
-        answered = {f.concept for f in given}
         known = set(given)
         steps: list[Step] = []
         limit = self.firing_limit
@@ -176,7 +193,7 @@ class Reasoner:
             for fact in rule.then:
                 if fact in known:
                     continue
-                if fact.concept in answered and not kb.concepts[fact.concept].multi:
+                if contradicts(kb, fact, answers.given.get(fact.concept, ())):
                     blocked.append(fact)
                 else:
                     known.add(fact)
@@ -204,6 +221,10 @@ def _assemble(kb: KnowledgeBase, answers: Answers, given: set[Fact], steps: list
 
     strength: dict[Fact, Strength] = {f: Strength.GIVEN for f in given}
     depth: dict[Fact, int] = {f: 0 for f in given}
+    best: dict[Fact, Justification] = {}
+    # A fact's best route is the one that last raised its strength; its
+    # premises reached their own final strength earlier, so following best
+    # routes always ends at the answers, never round a loop.
     changed = True
     while changed:
         changed = False
@@ -217,15 +238,33 @@ def _assemble(kb: KnowledgeBase, answers: Answers, given: set[Fact], steps: list
                 d = 1 + max((depth[p] for p in j.premises), default=0)
                 if s > strength.get(fact, 0):
                     strength[fact] = s
+                    best[fact] = j
                     changed = True
                 if d < depth.get(fact, 1 << 30):
                     depth[fact] = d
                     changed = True
 
+    weakest: dict[Fact, Rule] = {}
+
+    def weakest_of(fact: Fact) -> Rule:
+        path = []
+        while fact not in weakest:
+            j = best[fact]
+            path.append(fact)
+            if j.rule.strength == strength[fact]:
+                weakest[fact] = j.rule
+                break
+            fact = next(p for p in j.premises if strength[p] == strength[path[-1]])
+        for f in path:
+            weakest[f] = weakest[fact]
+        return weakest[path[0]] if path else weakest[fact]
+
     support = {}
     for fact in sorted(strength):
         justs = tuple(sorted(justified.get(fact, ()), key=Justification.key))
-        support[fact] = Support(fact, strength[fact], fact in given, justs, depth[fact])
+        derived = fact not in given
+        support[fact] = Support(fact, strength[fact], not derived, justs, depth[fact],
+                                best.get(fact), weakest_of(fact) if derived else None)
 
     conflicts = []
     by_concept: dict[str, list[Fact]] = {}
@@ -234,7 +273,9 @@ def _assemble(kb: KnowledgeBase, answers: Answers, given: set[Fact], steps: list
     for concept_id in sorted(by_concept):
         concept = kb.concepts[concept_id]
         facts = sorted(set(by_concept[concept_id]), key=lambda f: concept.states.index(f.state))
-        if concept.multi or len(facts) < 2:
+        states = {f.state for f in facts}
+        clash = len(facts) > 1 and (not concept.multi or bool(states & set(concept.exclusive)))
+        if not clash:
             continue
         sides = tuple(
             ConflictSide(f.state, f in given, f in blocked,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import textwrap
 
-from .explain import Node, loops_met, weakest_link, weakest_source
+from .explain import Node, loops_met
 from .model import Fact, KnowledgeBase, Rule, Strength
 from .reasoning import Case, Conflict, Support
 
@@ -37,14 +37,13 @@ def fact_text(kb: KnowledgeBase, fact: Fact) -> str:
 
 def because(case: Case, support: Support) -> str:
     """One line: the premises of the strongest route to a conclusion."""
-    for just in support.justifications:
-        weakest = min([just.rule.strength, *(case.support[p].strength for p in just.premises)])
-        if weakest == support.strength:
-            premises = " and ".join(fact_text(case.kb, p) for p in just.premises) or "nothing else"
-            more = len(support.justifications) - 1
-            tail = f"; {more} other route{'s' if more > 1 else ''}" if more else ""
-            return f"because {premises} [{visible(just.rule.id)}]{tail}"
-    return ""
+    just = support.best
+    if just is None:
+        return ""
+    premises = " and ".join(fact_text(case.kb, p) for p in just.premises) or "nothing else"
+    more = len(support.justifications) - 1
+    tail = f"; {more} other route{'s' if more > 1 else ''}" if more else ""
+    return f"because {premises} [{visible(just.rule.id)}]{tail}"
 
 
 def numbered_conclusions(case: Case) -> list[Support]:
@@ -106,12 +105,10 @@ def case_text(case: Case) -> str:
 def hedged_text(case: Case, fact: Fact) -> str:
     """``possible, because "..." [rule]`` for a conclusion weaker than established."""
     support = case.support.get(fact)
-    if support is None or support.strength >= Strength.ESTABLISHED:
+    if support is None or support.strength >= Strength.ESTABLISHED or support.weakest is None:
         return ""
-    found = weakest_source(case, fact)
-    if found is None:
-        return ""
-    rule, quote, document = found
+    rule = support.weakest
+    quote, document = (rule.sources[0].quote, rule.sources[0].document) if rule.sources else ("", "")
     return f"{support.strength.label}, because \"{visible(quote)}\" ({visible(document)}) [{visible(rule.id)}]"
 
 
@@ -167,11 +164,12 @@ def _node_line(kb: KnowledgeBase, node: Node) -> str:
 
 
 def weakest_text(case: Case, fact: Fact) -> str:
-    rule = weakest_link(case, fact)
+    support = case.support.get(fact)
+    rule = support.weakest if support else None
     if rule is None:
         return ""
     quote = rule.sources[0].quote if rule.sources else ""
-    return (f"{strength_text(case.support[fact].strength)}: the weakest link is {visible(rule.id)} "
+    return (f"{strength_text(support.strength)}: the weakest link is {visible(rule.id)} "
             f"[{rule.strength.label}], \"{visible(quote)}\"")
 
 

@@ -9,11 +9,13 @@ knowledge base (the model classes), and defines the same semantics:
   the states, and each matching fact gives its own justification;
 * ``not ...`` holds when no fact of those states is known, and is tested only
   after every rule that could conclude those facts has had its chance;
-* a conclusion on a single-valued concept the user answered, in another
-  state, is never added: it is a conflict;
+* a conclusion that contradicts an answer (another state of a single-valued
+  concept; an exclusive state of a multi-valued one next to others) is never
+  added: it is a conflict;
 * a fact's strength is the best, over its justifications, of the weakest of
   the rule's strength and its premises' strengths (answers are strongest);
-* a single-valued concept known or concluded in two states is a conflict.
+* a single-valued concept known or concluded in two states, or a
+  multi-valued one with an exclusive state among others, is a conflict.
 """
 
 from __future__ import annotations
@@ -57,7 +59,6 @@ def reason(kb, answers: dict[str, tuple[str, ...]]) -> dict:
     """Conclusions, justifications, strengths and conflicts of a case."""
     known = {(c, s) for c, states in answers.items() for s in states}
     given = set(known)
-    answered = set(answers)
     justifications: dict[tuple, set] = {}
     blocked: dict[tuple, set] = {}
     levels = strata(kb)
@@ -75,8 +76,7 @@ def reason(kb, answers: dict[str, tuple[str, ...]]) -> dict:
                     key = (rule.id, tuple(premises))
                     for fact in rule.then:
                         f = (fact.concept, fact.state)
-                        multi = kb.concepts[fact.concept].multi
-                        if f not in known and fact.concept in answered and not multi:
+                        if f not in known and _against_answer(kb, fact, answers.get(fact.concept, ())):
                             if key not in blocked.setdefault(f, set()):
                                 blocked[f].add(key)
                                 changed = True
@@ -103,10 +103,9 @@ def reason(kb, answers: dict[str, tuple[str, ...]]) -> dict:
                         moved = True
     conflicts = {}
     for concept_id in {c for c, _ in known} | {c for c, _ in blocked}:
-        if kb.concepts[concept_id].multi:
-            continue
+        concept = kb.concepts[concept_id]
         states = {s for c, s in known if c == concept_id} | {s for c, s in blocked if c == concept_id}
-        if len(states) > 1:
+        if len(states) > 1 and (not concept.multi or states & set(concept.exclusive)):
             conflicts[concept_id] = {
                 s: ((concept_id, s) in given, (concept_id, s) in blocked,
                     frozenset(blocked.get((concept_id, s)) or justifications.get((concept_id, s), ())))
@@ -140,3 +139,13 @@ def from_case(case) -> dict:
         "strength": {(f.concept, f.state): int(s.strength) for f, s in case.support.items()},
         "conflicts": conflicts,
     }
+
+
+def _against_answer(kb, fact, answered: tuple[str, ...]) -> bool:
+    if not answered or fact.state in answered:
+        return False
+    concept = kb.concepts[fact.concept]
+    if not concept.multi:
+        return True
+    exclusive = set(concept.exclusive)
+    return fact.state in exclusive or bool(exclusive & set(answered))

@@ -17,9 +17,9 @@ def _questions(stderr: str) -> list[str]:
 
 
 def test_asks_in_order_only_what_matters_then_concludes(invoke):
-    result = invoke("consult", input="low\nyes\nrarely\nhigh\nstandard\n")
+    result = invoke("consult", input="low\nyes\nrarely\nhigh\nyes\nstandard\n")
     asked = _questions(result.stderr)
-    assert len(asked) == 5
+    assert len(asked) == 6
     assert "magnesium status" in asked[0] and "lasted a long time" in asked[1]
     assert "vitamin D supplement" in asked[-1]
     out = result.stdout
@@ -28,9 +28,21 @@ def test_asks_in_order_only_what_matters_then_concludes(invoke):
     assert "Question" not in out  # prompts go to standard error
     # the questions whose answers could no longer change anything are reported
     not_asked = out.split("Not asked")[1]
-    for skipped in ["calcium_supplement: no longer matters", "weight_status: no longer matters",
-                    "sun_exposure: no longer matters", "symptom: no longer matters"]:
+    for skipped in ["weight_status: no longer matters", "sun_exposure: no longer matters",
+                    "symptom: no longer matters"]:
         assert skipped in not_asked
+
+
+def test_a_question_that_can_only_strengthen_a_conclusion_is_still_asked(invoke):
+    # the ratio already recommends balancing (likely); a calcium supplement with low
+    # magnesium would make it established, so the supplement question still matters
+    result = invoke("consult", "--json", "-a", "magnesium_status=low", "-a", "magnesium_deficiency_chronic=no",
+                    "-a", "magnesium_rich_foods=rarely", "-a", "calcium_intake=high",
+                    input="yes\nnone\nadequate\n")
+    assert "Do you take calcium supplements?" in result.stderr
+    data = json.loads(result.stdout)
+    advice = next(c for c in data["conclusions"] if c["concept"] == "advice_balance_calcium_magnesium")
+    assert advice["strength"] == "established"
 
 
 def test_a_question_that_no_longer_matters_is_skipped_and_reported(invoke):

@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 import reference
 from cofactor.engine import KnowledgeBaseError, Reasoner, load
 from cofactor.engine.answers import Answers
+from cofactor.engine.reasoning import route_strength
 
 EXAMPLES = int(os.environ.get("COFACTOR_DIFF_EXAMPLES", "400"))
 CASES_PER_KB = 10
@@ -84,11 +85,16 @@ def knowledge_bases(draw):
         if then:
             rules.append((f"r{r:03d}", when, then, draw(st.sampled_from(STRENGTHS))))
     lines = ['[[document]]\nid = "d"\ntitle = "D"\n']
+    exclusive_of = {}
     for cid in names:
         states, multi = concepts[cid]
+        exclusive = multi and len(states) > 2 and draw(st.booleans())
+        if exclusive:
+            exclusive_of[cid] = states[-1]
         lines.append(f"[[concept]]\nid = \"{cid}\"\nstates = {json.dumps(states)}\n"
                      + (f"question = \"{cid}?\"\n" if cid in questions else "")
-                     + ("multi = true\n" if multi else ""))
+                     + ("multi = true\n" if multi else "")
+                     + (f"exclusive = [\"{states[-1]}\"]\n" if exclusive else ""))
     for rid, when, then, strength in rules:
         lines.append(f"[[rule]]\nid = \"{rid}\"\ntitle = \"{rid}\"\nwhen = {json.dumps(when)}\n"
                      f"then = {json.dumps(then)}\nstrength = \"{strength}\"\n"
@@ -100,7 +106,10 @@ def knowledge_bases(draw):
             if draw(st.integers(0, 9)) < 3:
                 continue  # unknown
             if multi:
-                answers[qid] = tuple(draw(st.lists(st.sampled_from(states), min_size=1, max_size=2, unique=True)))
+                chosen = draw(st.lists(st.sampled_from(states), min_size=1, max_size=2, unique=True))
+                if len(chosen) > 1 and exclusive_of.get(qid) in chosen:
+                    chosen.remove(exclusive_of[qid])  # an exclusive state stands alone
+                answers[qid] = tuple(chosen)
             else:
                 answers[qid] = (draw(st.sampled_from(states)),)
         answer_sets.append(answers)
@@ -136,6 +145,21 @@ def check_case(reasoner: Reasoner, given: dict) -> None:
                 grounded.add(fact)
                 grew = True
     assert grounded == set(case.support)
+    # each conclusion's best route has its strength, and leads to the answers
+    for fact, support in case.support.items():
+        if support.given:
+            continue
+        assert route_strength(case.support, support.best) == support.strength
+        assert support.weakest.strength == support.strength
+        seen, current = set(), fact
+        while not case.support[current].given and current not in seen:
+            seen.add(current)
+            best = case.support[current].best
+            weaker = [p for p in best.premises if case.support[p].strength == support.strength]
+            if best.rule.strength == support.strength or not weaker:
+                break
+            current = weaker[0]
+        assert current not in seen or case.support[current].given or best.rule.strength == support.strength
 
 
 def load_text(text: str):

@@ -185,3 +185,33 @@ def test_answer_order_changes_nothing(reasoner, kb, pairs_and_shuffled):
     assert a.as_json() == b.as_json()
     assert _explanations(a) == _explanations(b)
     assert case_text(a) == case_text(b)
+
+
+def test_weakest_link_does_not_go_round_a_loop(tmp_path, invoke):
+    # r0 closes a loop a -> b -> a; its justification of a sorts first, but a's
+    # strength comes from r1: following the wrong route would never end
+    text = (_concept("q", ["yes"]) + _concept("a", ["on"], question=False) + _concept("b", ["on"], question=False)
+            + _rule("r1", ["q = yes"], ["a = on"], "possible") + _rule("r2", ["a = on"], ["b = on"])
+            + _rule("r0", ["b = on"], ["a = on"]))
+    kb = _kb(tmp_path, text)
+    case = Reasoner(kb).reason(answer_io.build(kb, ["q=yes"]))
+    for fact in (Fact("a", "on"), Fact("b", "on")):
+        support = case.support[fact]
+        assert support.strength is Strength.POSSIBLE
+        assert support.weakest.id == "r1"
+        assert support.best.rule.id == ("r1" if fact.concept == "a" else "r2")
+    path = tmp_path / "kb.toml"
+    out = invoke("--rules", str(path), "how", "b=on", "-a", "q=yes").stdout
+    assert "the weakest link is r1 [possible]" in out and "LOOP" in out
+    assert "possible, because" in invoke("--rules", str(path), "consult", "--no-input", "-a", "q=yes").stdout
+
+
+def test_an_exclusive_state_is_never_added_next_to_an_answer(tmp_path):
+    text = (_concept("q", ["yes"]) + _concept("s", ["p", "q", "none"], multi=True).replace(
+        "multi = true\n", 'multi = true\nexclusive = ["none"]\n') + _rule("r.none", ["q = yes"], ["s = none"]))
+    kb = _kb(tmp_path, text)
+    case = Reasoner(kb).reason(answer_io.build(kb, ["q=yes", "s=p"]))
+    assert Fact("s", "none") not in case.known
+    [conflict] = case.conflicts
+    sides = {side.state: side for side in conflict.sides}
+    assert sides["p"].given and sides["none"].blocked
