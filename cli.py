@@ -431,6 +431,8 @@ def _pick_fact(case: Case, text: str) -> Fact:
 
 def _why_not_text(reasoner: Reasoner, case: Case, fact: Fact) -> str:
     if case.holds(fact):
+        if case.support[fact].given:
+            return f"{fact} is one of your answers."
         return (f"{fact} was concluded ({render.strength_text(case.support[fact].strength)}); "
                 f"see how: cofactor how {fact}")
     checks = explain.why_not(case, fact)
@@ -536,9 +538,14 @@ def why_not_command(ctx, fact, answer, answers_file, as_json, rules):
     if session.as_json:
         data = {"fact": target.as_json(), "concluded": concluded, "answers": answers.as_json(reasoner.kb)}
         if concluded:
-            data["strength"] = render.strength_text(case.support[target].strength)
+            data["strength"] = case.support[target].strength.label
+            data["given"] = case.support[target].given
             data["see"] = f"cofactor how {target}"
         else:
+            conflict = next((c for c in case.conflicts if c.concept == target.concept), None)
+            data["blocked_by_answer"] = bool(conflict and any(
+                s.state == target.state and s.blocked for s in conflict.sides))
+            data["conflict"] = conflict.as_json() if conflict else None
             data["rules"] = [r.as_json() for r in explain.why_not(case, target)]
             data["smallest_changes"] = [[c.as_json() for c in option] for option in
                                         counterfactual.smallest_changes(reasoner, case, target)]

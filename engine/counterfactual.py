@@ -9,10 +9,26 @@ from itertools import product
 
 from .answers import Answers
 from .model import Fact, KnowledgeBase, Strength
-from .reasoning import Case, Justification, Reasoner
+from .reasoning import Case, Justification, Reasoner, contradicts
 
 MAX_ENV = 4  # answers in one candidate change
 MAX_ENVS = 64  # candidates kept per fact
+MAX_CHECKS = 80  # candidates verified by reasoning, at most
+
+
+@dataclass(frozen=True, order=True)
+class Env:
+    """Answers that could lead to a fact: ``pos`` must be given and ``neg``
+    must be absent (from the ``not`` conditions along the way)."""
+
+    pos: frozenset[Fact]
+    neg: frozenset[Fact] = frozenset()
+
+    def __or__(self, other: "Env") -> "Env":
+        return Env(self.pos | other.pos, self.neg | other.neg)
+
+    def within(self, other: "Env") -> bool:
+        return self.pos <= other.pos and self.neg <= other.neg
 
 
 class Labels:
@@ -20,49 +36,52 @@ class Labels:
 
     An assumption-based view of the rule graph (as in an ATMS): an answer's
     label is itself; a rule's conclusion gets every consistent union of one
-    label per positive condition. ``not`` conditions are ignored here and
-    checked when a candidate is verified by reasoning.
+    label per positive condition, which also records the facts its ``not``
+    conditions need absent. Candidates are checked by reasoning before they
+    are offered, so the labels may promise more than holds, never less.
     """
 
     def __init__(self, kb: KnowledgeBase):
         self.kb = kb
 
-    def _consistent(self, env: frozenset[Fact]) -> bool:
+    def _consistent(self, env: Env) -> bool:
+        if env.pos & env.neg:
+            return False
         by_concept: dict[str, set[str]] = {}
-        for fact in env:
+        for fact in env.pos:
             by_concept.setdefault(fact.concept, set()).add(fact.state)
         for concept_id, states in by_concept.items():
-            concept = self.kb.concepts[concept_id]
-            if len(states) > 1 and (not concept.multi or states & set(concept.exclusive)):
+            if len(states) > 1 and any(contradicts(self.kb, Fact(concept_id, s), states - {s}) for s in states):
                 return False
         return True
 
     @staticmethod
-    def _minimal(envs) -> list[frozenset[Fact]]:
-        ordered = sorted(set(envs), key=lambda e: (len(e), sorted(e)))
-        kept: list[frozenset[Fact]] = []
+    def _minimal(envs) -> list[Env]:
+        ordered = sorted(set(envs), key=lambda e: (len(e.pos), len(e.neg), sorted(e.pos), sorted(e.neg)))
+        kept: list[Env] = []
         for env in ordered:
-            if not any(k <= env for k in kept):
+            if not any(k.within(env) for k in kept):
                 kept.append(env)
         return kept[:MAX_ENVS]
 
     @cached_property
-    def table(self) -> dict[Fact, list[frozenset[Fact]]]:
+    def table(self) -> dict[Fact, list[Env]]:
         kb = self.kb
-        label: dict[Fact, list[frozenset[Fact]]] = {}
+        label: dict[Fact, list[Env]] = {}
         for q in kb.questions:
             for state in q.states:
-                label[Fact(q.id, state)] = [frozenset({Fact(q.id, state)})]
+                label[Fact(q.id, state)] = [Env(frozenset({Fact(q.id, state)}))]
         changed = True
         while changed:
             changed = False
             for rule in kb.rules:
-                envs = [frozenset()]
+                absent = Env(frozenset(), frozenset(f for c in rule.negative for f in c.facts()))
+                envs = [absent]
                 for cond in rule.positive:
                     options = [e for f in cond.facts() for e in label.get(f, ())]
                     envs = self._minimal(
                         u for a, b in product(envs, options)
-                        if len(u := a | b) <= MAX_ENV and self._consistent(u))
+                        if len((u := a | b).pos) <= MAX_ENV and self._consistent(u))
                     if not envs:
                         break
                 if not envs:
@@ -77,18 +96,44 @@ class Labels:
 
 @dataclass(frozen=True)
 class Change:
-    """One answer to add or replace."""
+    """One question answered differently: ``states`` empty means unknown."""
 
-    fact: Fact
+    concept: str
+    states: tuple[str, ...]
     was: tuple[str, ...]  # the states answered before, () if not answered
 
     def as_json(self) -> dict:
-        return {**self.fact.as_json(), "was": list(self.was) or None}
+        return {"concept": self.concept, "states": list(self.states), "was": list(self.was) or None}
 
     def __str__(self) -> str:
-        if self.was:
-            return f"{self.fact} (instead of {','.join(self.was)})"
-        return f"{self.fact} (not answered now)"
+        now = f"{self.concept}={','.join(self.states)}" if self.states else f"{self.concept}=unknown"
+        return f"{now} (instead of {','.join(self.was)})" if self.was else f"{now} (not answered now)"
+
+
+def _changes(kb: KnowledgeBase, answers: Answers, env: Env) -> list[Change] | None:
+    """The answers to change so that ``env`` holds, or None if it cannot."""
+    wanted: dict[str, set[str]] = {}
+    for fact in env.pos:
+        wanted.setdefault(fact.concept, set()).add(fact.state)
+    new: dict[str, tuple[str, ...]] = {}
+    for concept_id, states in wanted.items():
+        concept = kb.concepts[concept_id]
+        new[concept_id] = tuple(s for s in concept.states if s in states)
+    for fact in env.neg:
+        concept = kb.concepts.get(fact.concept)
+        if concept is None or not concept.is_question:
+            continue  # a derived fact: only reasoning can tell
+        current = new.get(fact.concept, answers.given.get(fact.concept, ()))
+        if fact.state in current:
+            if fact.concept in wanted:
+                return None
+            new[fact.concept] = tuple(s for s in current if s != fact.state)
+    changes = []
+    for concept_id in sorted(new):
+        was = answers.given.get(concept_id, ())
+        if new[concept_id] != was:
+            changes.append(Change(concept_id, new[concept_id], was))
+    return changes
 
 
 def smallest_changes(reasoner: Reasoner, case: Case, target: Fact, labels: Labels | None = None
@@ -97,28 +142,23 @@ def smallest_changes(reasoner: Reasoner, case: Case, target: Fact, labels: Label
     checked by reasoning over the changed answers. Empty when none exists."""
     kb = case.kb
     labels = labels or Labels(kb)
-    current = set(case.answers.facts())
-    candidates = []
+    candidates: dict[tuple, list[Change]] = {}
     for env in labels.table.get(target, ()):
-        changes = frozenset(f for f in env if f not in current)
-        candidates.append(changes)
+        changes = _changes(kb, case.answers, env)
+        if changes is not None:
+            candidates[tuple((c.concept, c.states) for c in changes)] = changes
     found: list[list[Change]] = []
     best = None
-    for changes in sorted(set(candidates), key=lambda c: (len(c), sorted(c))):
+    for key in sorted(candidates, key=lambda k: (len(k), k))[:MAX_CHECKS]:
+        changes = candidates[key]
         if best is not None and len(changes) > best:
             break
         answers = case.answers
-        by_concept: dict[str, list[str]] = {}
-        for fact in changes:
-            by_concept.setdefault(fact.concept, []).append(fact.state)
-        for concept_id, states in by_concept.items():
-            concept = kb.concepts[concept_id]
-            keep = list(answers.given.get(concept_id, ())) if concept.multi else []
-            answers = answers.with_answer(kb, concept_id, keep + states)
+        for change in changes:
+            answers = answers.with_answer(kb, change.concept, change.states)
         if reasoner.reason(answers).holds(target):
             best = len(changes)
-            found.append([Change(f, case.answers.given.get(f.concept, ()) if not kb.concepts[f.concept].multi
-                                 else ()) for f in sorted(changes)])
+            found.append(changes)
     return found
 
 
@@ -166,33 +206,32 @@ def what_if(before: Case, after: Case) -> WhatIf:
     new = {s.fact: s for s in after.conclusions}
     gained = []
     for fact in [s.fact for s in after.conclusions if s.fact not in old]:
-        just = _frontier(after, new[fact].justifications, lambda p: p not in before.known)
+        just = _frontier(new[fact].justifications, lambda p: p not in before.known)
         fresh = tuple(p for p in just.premises if p not in before.known)
-        gained.append(Difference(fact, new[fact].strength, just.rule.id, fresh))
+        note = "it was one of your answers before" if fact in before.support else ""
+        gained.append(Difference(fact, new[fact].strength, just.rule.id, fresh, note))
     lost = []
     for fact in [s.fact for s in before.conclusions if s.fact not in new]:
-        just = _frontier(before, old[fact].justifications, lambda p: p not in after.known)
+        just = _frontier(old[fact].justifications, lambda p: p not in after.known)
         gone = tuple(p for p in just.premises if p not in after.known)
-        note = "" if gone else "a 'not' condition no longer holds: " + "; ".join(
-            str(c) for c in just.rule.negative if not c.holds(after.known))
-        blocked = any(fact.concept == c.concept for c in after.conflicts)
-        if blocked and not gone:
+        if fact in after.support:
+            note = "it is one of your answers now"
+        elif gone:
+            note = ""
+        elif any(fact.concept == c.concept for c in after.conflicts):
             note = "it now contradicts an answer"
+        else:
+            note = "a 'not' condition no longer holds: " + "; ".join(
+                str(c) for c in just.rule.negative if not c.holds(after.known))
         lost.append(Difference(fact, old[fact].strength, just.rule.id, gone, note))
     changed = tuple((f, old[f].strength, new[f].strength) for f in sorted(set(old) & set(new))
                     if old[f].strength != new[f].strength)
     return WhatIf(before, after, tuple(gained), tuple(lost), changed)
 
 
-def _frontier(case: Case, justs: tuple[Justification, ...], is_new) -> Justification:
+def _frontier(justs: tuple[Justification, ...], is_new) -> Justification:
     """Prefer the justification that uses something new (or gone)."""
     for just in justs:
         if any(is_new(p) for p in just.premises):
             return just
     return justs[0]
-
-
-def apply_changes(kb: KnowledgeBase, answers: Answers, changes: dict[str, list[str]]) -> Answers:
-    for concept_id, states in changes.items():
-        answers = answers.with_answer(kb, concept_id, states)
-    return answers

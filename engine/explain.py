@@ -293,8 +293,9 @@ def why_not(case: Case, fact: Fact) -> list[RuleCheck]:
 
 
 def loops_met(case: Case) -> list[tuple[Loop | None, list[Fact]]]:
-    """Loops the case's own derivations go round: groups of facts that
-    support each other, with the knowledge base's name for each, if any."""
+    """Loops the case's own derivations go round, each as one cycle in
+    causal order (starting from an answer where there is one), with the
+    knowledge base's name for it, if any."""
     from .graph import strongly_connected
 
     edges: dict[str, list[tuple[str, bool]]] = {}
@@ -306,7 +307,53 @@ def loops_met(case: Case) -> list[tuple[Loop | None, list[Fact]]]:
                 edges.setdefault(str(premise), []).append((str(support.fact), False))
     found = []
     for component in strongly_connected(sorted(names), edges):
-        if len(component) > 1:
-            facts = [names[n] for n in component]
-            found.append((case.kb.loop_through({f.concept for f in facts}), facts))
+        if len(component) < 2:
+            continue
+        members = set(component)
+        answers = [n for n in component if case.support[names[n]].given]
+        start = (answers or component)[0]
+        cycle = _cycle_through(start, members, edges)
+        facts = [names[n] for n in cycle]
+        found.append((case.kb.loop_through({names[n].concept for n in component}), facts))
     return found
+
+
+def _cycle_through(start: str, members: set[str], edges) -> list[str]:
+    """The shortest cycle from ``start`` back to itself inside ``members``."""
+    parent = {start: None}
+    queue = [start]
+    while queue:
+        node = queue.pop(0)
+        for target, _ in sorted(edges.get(node, ())):
+            if target == start:
+                path = [node]
+                while parent[path[-1]] is not None:
+                    path.append(parent[path[-1]])
+                return path[::-1] + [start]
+            if target in members and target not in parent:
+                parent[target] = node
+                queue.append(target)
+    return [start]
+
+
+def closes_loop(case: Case) -> set[int]:
+    """The steps that go round a loop: they add nothing, and what they
+    conclude is among the facts their own premises were first built on."""
+    first: dict[Fact, tuple[Fact, ...]] = {}
+    for step in case.steps:
+        for fact in step.added:
+            first[fact] = step.matched
+    ancestry: dict[Fact, frozenset[Fact]] = {}
+
+    def ancestors(fact: Fact) -> frozenset[Fact]:
+        if fact not in ancestry:
+            ancestry[fact] = frozenset()  # guards against a repeat while computing
+            found = set()
+            for premise in first.get(fact, ()):
+                found.add(premise)
+                found |= ancestors(premise)
+            ancestry[fact] = frozenset(found)
+        return ancestry[fact]
+
+    return {step.index for step in case.steps
+            if not step.added and any(c in ancestors(p) for p in step.matched for c in step.rule.then)}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import textwrap
 
-from .explain import Node, loops_met
+from .explain import Node, closes_loop, loops_met
 from .model import Fact, KnowledgeBase, Rule, Strength
 from .reasoning import Case, Conflict, Support
 
@@ -252,10 +252,19 @@ def _link_line(kb: KnowledgeBase, link) -> str:
     return f"  - if {when} then {then}  [{visible(link.rule.id)}, {link.rule.strength.label}]"
 
 
-def why_not_text(case: Case, fact: Fact, checks, changes) -> str:
+def why_not_text(case: Case, fact: Fact, checks, changes, shown: int = 8) -> str:
     kb = case.kb
     lines = [f"{fact} ({fact_text(kb, fact)}) was not concluded from these answers."]
     concept = kb.concepts[fact.concept]
+    blocked = [side for conflict in case.conflicts if conflict.concept == fact.concept
+               for side in conflict.sides if side.state == fact.state and side.blocked]
+    if blocked:
+        rules = ", ".join(visible(j.rule.id) for j in blocked[0].justifications)
+        answered = ",".join(case.answers.given.get(fact.concept, ()))
+        lines.append(f"The rules did reach it ({rules}), but it was not added: it contradicts your "
+                     f"answer {fact.concept}={answered}, and an answer is never overridden.")
+        lines.extend(conflicts_text(case, tuple(c for c in case.conflicts if c.concept == fact.concept)))
+        return "\n".join(lines)
     if not checks:
         if concept.is_question:
             lines.append(f"It is a question, not a conclusion: answer it with -a {fact}.")
@@ -267,8 +276,10 @@ def why_not_text(case: Case, fact: Fact, checks, changes) -> str:
     if changes:
         lines.append("")
         lines.append("The smallest change of answers that would make it hold:")
-        for option in changes:
+        for option in changes[:shown]:
             lines.append("  - " + " and ".join(visible(str(c)) for c in option))
+        if len(changes) > shown:
+            lines.append(f"  ... and {len(changes) - shown} more of the same size (--json lists them all)")
     elif checks:
         lines.append("")
         lines.append("No change of answers would make it hold.")
@@ -312,11 +323,12 @@ def what_if_text(result) -> str:
         lines.append("Gained")
         for d in result.gained:
             using = f" using {', '.join(str(p) for p in d.premises)}" if d.premises else ""
-            lines.append(f"  + {fact_text(kb, d.fact)}  [{strength_text(d.strength)}]  by {visible(d.rule)}{using}")
+            note = f" ({d.note})" if d.note else ""
+            lines.append(f"  + {fact_text(kb, d.fact)}  [{strength_text(d.strength)}]  by {visible(d.rule)}{using}{note}")
     if result.lost:
         lines.append("Lost")
         for d in result.lost:
-            why = f"{', '.join(str(p) for p in d.premises)} no longer holds" if d.premises else d.note
+            why = d.note or f"{', '.join(str(p) for p in d.premises)} no longer holds"
             lines.append(f"  - {fact_text(kb, d.fact)}  [{strength_text(d.strength)}]  {visible(d.rule)}: {why}")
     if result.changed:
         lines.append("Strength changed")
@@ -335,14 +347,14 @@ def trace_text(case: Case, agenda: bool = False) -> str:
     lines = []
     answers = ", ".join(str(f) for f in case.answers.facts()) or "(none)"
     lines.append(f"answers: {answers}")
-    loops = [(loop, set(facts)) for loop, facts in loops_met(case)]
+    closing = closes_loop(case)
     for step in case.steps:
         matched = ", ".join(str(f) for f in step.matched) or "(nothing: only 'not' conditions)"
         lines.append(f"FIRE {step.index:>3} {visible(step.rule.id)} [{step.rule.strength.label}]: {matched}")
-        for loop, members in loops:
-            if set(step.rule.then) & members and set(step.matched) & members and not step.added:
-                name = visible(loop.title) if loop else "a loop"
-                lines.append(f"      (this firing goes round {name}: it reaches a fact it was built on)")
+        if step.index in closing:
+            loop = kb_loop(case, step)
+            name = visible(loop.title) if loop else "a loop"
+            lines.append(f"      (this firing goes round {name}: it reaches a fact its premises were built on)")
         for fact in step.added:
             lines.append(f"  ==> {fact}")
         for fact in step.blocked:
@@ -386,3 +398,12 @@ def conflict_columns(case: Case, conflict: Conflict, width: int = 100) -> list[s
         cells = [(c[row] if row < len(c) else "").ljust(col_width) for c in wrapped]
         lines.append("    " + (" " * gap).join(cells).rstrip())
     return lines
+
+
+def kb_loop(case: Case, step):
+    """The named loop a loop-closing step belongs to, if the knowledge base names one."""
+    for loop, facts in loops_met(case):
+        if set(step.rule.then) & set(facts) or set(step.matched) & set(facts):
+            if loop:
+                return loop
+    return None
