@@ -294,8 +294,8 @@ def why_not(case: Case, fact: Fact) -> list[RuleCheck]:
 
 def loops_met(case: Case) -> list[tuple[Loop | None, list[Fact]]]:
     """Loops the case's own derivations go round, each as one cycle in
-    causal order (starting from an answer where there is one), with the
-    knowledge base's name for it, if any."""
+    causal order (starting where the case entered it), with the knowledge
+    base's name for it, if any."""
     from .graph import strongly_connected
 
     edges: dict[str, list[tuple[str, bool]]] = {}
@@ -310,8 +310,9 @@ def loops_met(case: Case) -> list[tuple[Loop | None, list[Fact]]]:
         if len(component) < 2:
             continue
         members = set(component)
-        answers = [n for n in component if case.support[names[n]].given]
-        start = (answers or component)[0]
+        # enter the loop where the case first reached it: an answer, or the
+        # fact derived in the fewest steps
+        start = min(component, key=lambda n: (case.support[names[n]].depth, n))
         cycle = _cycle_through(start, members, edges)
         facts = [names[n] for n in cycle]
         found.append((case.kb.loop_through({names[n].concept for n in component}), facts))
