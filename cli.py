@@ -112,7 +112,7 @@ def answer_options(f):
 
 def _answers(session: Session, pairs, answers_file) -> Answers:
     kb = session.kb
-    from_file = answer_io.read_file(answers_file) if answers_file else None
+    from_file = answer_io.read_file(answers_file) if answers_file is not None else None
     return answer_io.build(kb, pairs, from_file)
 
 
@@ -246,7 +246,7 @@ def consult(ctx, answer, answers_file, no_input, as_json, rules):
     if session.as_json:
         data = case.as_json()
         data["not_asked"] = [s.as_json() for s in skipped]
-        data["loops"] = _loops_json(case)
+        data["loops"] = explain.loops_json(case)
         data["disclaimer"] = DISCLAIMER
         _emit_json(data)
         return
@@ -264,11 +264,6 @@ def consult(ctx, answer, answers_file, no_input, as_json, rules):
     _out(DISCLAIMER)
     if not no_input:
         _explain_loop(reasoner, case)
-
-
-def _loops_json(case: Case) -> list[dict]:
-    return [{"loop": loop.id if loop else None, "title": loop.title if loop else None,
-             "facts": [f.as_json() for f in facts]} for loop, facts in explain.loops_met(case)]
 
 
 def _options_line(concept: Concept) -> str:
@@ -384,6 +379,8 @@ def _explain_loop(reasoner: Reasoner, case: Case) -> None:
             text = _read_line("explain> ")
         except EOFError:
             return
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted (the conclusions above stand).") from None
         word = text.strip()
         command, _, rest = word.partition(" ")
         command = normalize(command)
@@ -404,7 +401,8 @@ def _explain_loop(reasoner: Reasoner, case: Case) -> None:
                 _out(render.what_if_text(counterfactual.what_if(case, after)))
             elif word.isdigit():
                 if not 1 <= int(word) <= len(shown):
-                    _say(f"There is no conclusion {word}; choose 1 to {len(shown)}.", fg="yellow")
+                    _say(f"There is no conclusion {word}; " + (f"choose 1 to {len(shown)}." if shown else
+                         "nothing was concluded (try why-not CONCEPT=STATE)."), fg="yellow")
                     continue
                 _out("")
                 _out(render.how_text(case.kb, explain.how(case, shown[int(word) - 1].fact)))
@@ -471,11 +469,12 @@ def how(ctx, fact, answer, answers_file, as_json, rules):
     if session.as_json:
         _emit_json({
             "fact": target.as_json(),
-            "concluded": node is not None,
+            "holds": node is not None,
+            "concluded": bool(node and not node.given),
             "given": bool(node and node.given),
             "strength": node.strength.label if node and node.strength else None,
             "tree": node.as_json() if node else None,
-            "conflict": _conflict_json(case, conflict) if conflict else None,
+            "conflict": explain.conflict_json(case, conflict) if conflict else None,
             "answers": answers.as_json(reasoner.kb),
         })
         return
@@ -490,19 +489,6 @@ def how(ctx, fact, answer, answers_file, as_json, rules):
     if conflict:
         _out("")
         _out("\n".join(render.conflicts_text(case, (conflict,))))
-
-
-def _conflict_json(case: Case, conflict) -> dict:
-    """A conflict with the full derivation tree of each side."""
-    data = conflict.as_json()
-    for side, out in zip(conflict.sides, data["sides"]):
-        fact = Fact(conflict.concept, side.state)
-        if side.blocked:
-            out["trees"] = [{"rule": j.rule.id, "premises": [explain.how(case, p).as_json() for p in j.premises]}
-                            for j in side.justifications]
-        else:
-            out["tree"] = explain.how(case, fact).as_json()
-    return data
 
 
 # ---------------------------------------------------------------------------
@@ -534,12 +520,13 @@ def why_not_command(ctx, fact, answer, answers_file, as_json, rules):
     target = answer_io.parse_fact(reasoner.kb, fact)
     answers = _answers(session, answer, answers_file)
     case = reasoner.reason(answers)
-    concluded = case.holds(target)
     if session.as_json:
-        data = {"fact": target.as_json(), "concluded": concluded, "answers": answers.as_json(reasoner.kb)}
-        if concluded:
+        holds = case.holds(target)
+        given = holds and case.support[target].given
+        data = {"fact": target.as_json(), "holds": holds, "concluded": holds and not given, "given": given,
+                "answers": answers.as_json(reasoner.kb)}
+        if holds:
             data["strength"] = case.support[target].strength.label
-            data["given"] = case.support[target].given
             data["see"] = f"cofactor how {target}"
         else:
             conflict = next((c for c in case.conflicts if c.concept == target.concept), None)
@@ -635,7 +622,7 @@ def rules_command(ctx, concept, as_json, rules):
     session = _session(ctx, rules, as_json)
     kb = session.kb
     chosen = list(kb.rules)
-    if concept:
+    if concept is not None:
         cid = answer_io.find_concept(kb, concept).id
         chosen = [r for r in kb.rules
                   if any(c.concept == cid for c in r.when) or any(f.concept == cid for f in r.then)]

@@ -50,10 +50,6 @@ class Answers:
             unknown.add(concept)
         return Answers(dict(sorted(given.items())), frozenset(unknown))
 
-    def without(self, concept: str) -> "Answers":
-        given = {k: v for k, v in self.given.items() if k != concept}
-        return Answers(given, frozenset(self.unknown - {concept}))
-
     def as_json(self, kb: KnowledgeBase) -> dict:
         out = {}
         for concept, states in sorted(self.given.items()):
@@ -70,19 +66,18 @@ def _ordered(concept: Concept, states: Iterable[str]) -> tuple[str, ...]:
 def find_concept(kb: KnowledgeBase, text: str, *, questions_only: bool = False) -> Concept:
     """The concept named by ``text``: its id or one of its aliases."""
     key = normalize(text)
+    pool = [c.id for c in kb.questions] if questions_only else sorted(kb.concepts)
     if not key:
-        raise AnswerError("empty concept name", value=text)
+        raise AnswerError("empty concept name", value=text, allowed=pool)
     concept = kb.concepts.get(key)
     if concept is None:
         for candidate in kb.concepts.values():
             if key in (normalize(a) for a in candidate.aliases):
                 concept = candidate
                 break
-    pool = [c.id for c in (kb.questions if questions_only else kb.concepts.values())]
     if concept is None:
-        names = pool + ([] if questions_only else [])
         raise AnswerError(f"unknown concept '{_shown(text)}'", value=text,
-                          suggestion=closest(key, names), allowed=names if questions_only else ())
+                          suggestion=closest(key, pool), allowed=pool)
     if questions_only and not concept.is_question:
         raise AnswerError(
             f"'{concept.id}' is concluded by the rules, not asked: it cannot be answered",
@@ -126,6 +121,8 @@ def split_pair(text: str, kb: KnowledgeBase | None = None) -> tuple[str, list[st
         hint = f", e.g. {example(kb)}" if kb is not None else ""
         raise AnswerError(f"malformed answer '{_shown(text)}': expected CONCEPT=STATE{hint}", value=text)
     concept, _, states = text.partition("=")
+    if "=" in states:
+        raise AnswerError(f"malformed answer '{_shown(text)}': one '=' between concept and state", value=text)
     if not concept.strip():
         raise AnswerError(f"malformed answer '{_shown(text)}': the concept is missing before '='",
                           value=text)
@@ -210,6 +207,8 @@ def build(kb: KnowledgeBase, pairs: Iterable[str] = (), file_answers: Mapping[st
 
 def read_file(path: str | Path) -> dict:
     """Read an answers file: TOML or JSON, chosen by its ending or its content."""
+    if not str(path).strip():
+        raise AnswerError("the answers file name is empty; name a .toml or .json file", value=str(path))
     path = Path(path)
     if path.is_dir():
         raise AnswerError(f"answers file '{_shown_path(path)}' is a folder; name a .toml or .json file",

@@ -237,16 +237,6 @@ class RuleCheck:
         }
 
 
-STATUS_TEXT = {
-    "holds": "holds",
-    "answered_otherwise": "answered otherwise",
-    "not_answered": "not answered",
-    "unknown": "answered unknown",
-    "not_concluded": "not concluded",
-    "present": "holds, so 'not' fails",
-}
-
-
 def why_not(case: Case, fact: Fact) -> list[RuleCheck]:
     """For each rule that could conclude ``fact``: each condition, whether it
     holds, and if not why not, recursively down to the answers."""
@@ -358,3 +348,20 @@ def closes_loop(case: Case) -> set[int]:
 
     return {step.index for step in case.steps
             if not step.added and any(c in ancestors(p) for p in step.matched for c in step.rule.then)}
+
+
+def loops_json(case: Case) -> list[dict]:
+    return [{"loop": loop.id if loop else None, "title": loop.title if loop else None,
+             "facts": [f.as_json() for f in facts]} for loop, facts in loops_met(case)]
+
+
+def conflict_json(case: Case, conflict) -> dict:
+    """A conflict with the full derivation tree of each side."""
+    data = conflict.as_json()
+    for side, out in zip(conflict.sides, data["sides"]):
+        if side.blocked:
+            out["trees"] = [{"rule": j.rule.id, "premises": [how(case, p).as_json() for p in j.premises]}
+                            for j in side.justifications]
+        else:
+            out["tree"] = how(case, Fact(conflict.concept, side.state)).as_json()
+    return data

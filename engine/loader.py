@@ -104,6 +104,8 @@ def rule_files(paths: Iterable[str | Path]) -> list[Path]:
     of the folder (they are reported by :func:`load`)."""
     found: list[Path] = []
     for given in paths:
+        if not str(given).strip():
+            continue  # reported by load()
         path = Path(given)
         if path.is_dir():
             found.extend(sorted(p for p in path.glob("*.toml") if p.is_file() or p.is_symlink()))
@@ -122,15 +124,23 @@ def load(builtin: Iterable[str | Path] = (), extra: Iterable[str | Path] = (), *
     out = _Collector()
     raws: list[_Raw] = []
     files: list[str] = []
+    seen: set[Path] = set()
     for is_builtin, group in ((True, builtin), (False, extra)):
         group = list(group)
         expanded = rule_files(group)
-        folders = [Path(g).resolve() for g in group if Path(g).is_dir()]
+        folders = [Path(g).resolve() for g in group if str(g).strip() and Path(g).is_dir()]
         for given in group:
+            if not str(given).strip():
+                out.add(None, "empty rule file name", path="--rules",
+                        fix="name a .toml rule file or a folder of them")
+                continue
             if Path(given).is_dir() and not any(Path(given).glob("*.toml")):
                 out.add(None, "the folder holds no .toml rule files", path=str(given),
                         fix="name a folder with rule files, or a .toml file")
         for path in expanded:
+            if path.resolve() in seen:
+                continue  # named twice (or a file inside a folder also named): read it once
+            seen.add(path.resolve())
             shown = _display(path, display_root)
             if path.parent.resolve() in folders and path.resolve().parent != path.parent.resolve():
                 out.add(None, f"links to {path.resolve()}, outside the folder given", path=shown,
@@ -194,7 +204,7 @@ def _read_file(path: Path, shown: str, builtin: bool, out: _Collector) -> list[_
     return raws
 
 
-def _check_keys(raw: _Raw, spec: dict, out: _Collector) -> bool:
+def _check_keys(raw: _Raw, spec: dict, out: _Collector, internal: tuple[str, ...] = ()) -> bool:
     """Report unknown keys, missing keys and wrong types.
 
     Keys with a problem are removed from ``raw.data``, so that the rest of
@@ -205,7 +215,7 @@ def _check_keys(raw: _Raw, spec: dict, out: _Collector) -> bool:
     usable = True
     bad = set()
     for key in raw.data:
-        if key not in spec:
+        if key not in spec and key not in internal:
             hint = did_you_mean(key, spec) or "allowed keys: " + ", ".join(spec)
             out.add(raw, f"unknown key '{key}'", key=key, fix=hint)
             bad.add(key)
@@ -495,9 +505,9 @@ def _rule(raw: _Raw, states: dict, documents: dict, out: _Collector) -> Rule | N
                 fix='cite at least one sentence: { document = "...", quote = "..." }')
         ok = False
     for item in data["sources"]:
-        sub = _Raw(raw.kind, {"id": raw.ident, **item}, raw.path, raw.builtin)
-        spec = {"id": (str, True, ""), **SOURCE_KEYS}
-        if not _check_keys(sub, spec, _Prefixed(out, "sources")):
+        sub = _Raw(raw.kind, dict(item), raw.path, raw.builtin)
+        sub.data.setdefault("id", raw.ident)  # so problems name the rule
+        if not _check_keys(sub, SOURCE_KEYS, _Prefixed(out, "sources"), internal=("id",)):
             ok = False
             continue
         if item["document"] not in documents:
@@ -506,11 +516,18 @@ def _rule(raw: _Raw, states: dict, documents: dict, out: _Collector) -> Rule | N
             ok = False
             continue
         sources.append(SourceRef(item["document"], " ".join(item["quote"].split())))
-    positive = {f for c in when if not c.negated for f in c.facts() if len(c.states) == 1}
     for fact in then:
-        if fact in positive:
+        own = next((c for c in when if not c.negated and fact in c.facts()), None)
+        if own is not None and len(own.states) == 1:
             out.add(raw, f"concludes its own condition '{fact}'", key="then",
                     fix="a rule cannot conclude what it needs; remove the conclusion or the condition")
+            ok = False
+        elif own is not None:
+            others = ", ".join(s for s in own.states if s != fact.state)
+            out.add(raw, f"concludes '{fact}', which its own condition '{own}' accepts", key="then",
+                    fix=f"it would justify the fact by itself; narrow the condition to "
+                        f"{own.concept} in [{others}]" if "," in others else
+                        f"it would justify the fact by itself; write {own.concept} = {others}")
             ok = False
     negated = {f for c in when if c.negated for f in c.facts()}
     for fact in then:

@@ -63,10 +63,6 @@ class Condition:
     def facts(self) -> tuple[Fact, ...]:
         return tuple(Fact(self.concept, s) for s in self.states)
 
-    def matching(self, known) -> tuple[Fact, ...]:
-        """The known facts this (positive) condition could match."""
-        return tuple(f for f in self.facts() if f in known)
-
     def holds(self, known) -> bool:
         found = any(f in known for f in self.facts())
         return not found if self.negated else found
@@ -212,10 +208,6 @@ class KnowledgeBase:
         object.__setattr__(self, "concepts", MappingProxyType(dict(self.concepts)))
         object.__setattr__(self, "documents", MappingProxyType(dict(self.documents)))
         object.__setattr__(self, "strata", MappingProxyType(dict(self.strata)))
-
-    @cached_property
-    def rules_by_id(self) -> Mapping[str, Rule]:
-        return MappingProxyType({r.id: r for r in self.rules})
 
     @cached_property
     def questions(self) -> tuple[Concept, ...]:

@@ -153,3 +153,34 @@ def test_random_argument_lists_never_show_a_traceback(args):
         allowed.add(130)  # a consultation that meets the end of input at its first question
     assert result.exit_code in allowed, (args, result.exit_code, result.stderr)
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_rules_file_named_twice_is_read_once(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text('[[rule]]\nid = "mine.replacement"\nreplaces = "pth.severe-deficiency-impairs-secretion"\n'
+                    'title = "t"\nwhen = ["magnesium_status = severely_low"]\nthen = ["pth_secretion = impaired"]\n'
+                    'strength = "established"\nsources = [{ document = "mg-calcium", quote = "q" }]\n',
+                    encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--rules", str(path), "--rules", str(tmp_path), "rules", "--json"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    ids = [r["id"] for r in __import__("json").loads(result.stdout)]
+    assert "mine.replacement" in ids and "pth.severe-deficiency-impairs-secretion" not in ids
+
+
+def test_ctrl_c_at_the_explain_prompt_keeps_the_conclusions(monkeypatch):
+    import cofactor.cli
+
+    def read(prompt):
+        if prompt.startswith("explain"):
+            raise KeyboardInterrupt
+        raise AssertionError("no question should be asked")
+
+    monkeypatch.setattr(cofactor.cli, "_read_line", read)
+    args = ["consult", "-a", "magnesium_status=adequate", "-a", "magnesium_rich_foods=often",
+            "-a", "calcium_intake=adequate", "-a", "calcium_supplement=no", "-a", "vitamin_d_supplement=none",
+            "-a", "sun_exposure=adequate", "-a", "symptom=fatigue"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 130
+    assert "Conclusions" in result.stdout
+    assert result.stderr.strip().splitlines()[-1] == "Error: interrupted (the conclusions above stand)."

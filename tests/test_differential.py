@@ -71,8 +71,8 @@ def knowledge_bases(draw):
             if form.startswith("not"):
                 text = "not " + text
                 negated |= {(concept, s) for s in chosen}
-            elif len(chosen) == 1:
-                used.add((concept, chosen[0]))
+            else:
+                used |= {(concept, s) for s in chosen}
             when.append(text)
         # mostly derived conclusions; now and then one on a question (a conflict with answers)
         pool = names if draw(st.integers(0, 9)) == 0 else sorted(derived)
