@@ -58,8 +58,9 @@ def knowledge_bases(draw):
         negated = set()
         for _ in range(draw(st.integers(1, 3))):
             form = draw(st.sampled_from(["=", "=", "=", "in", "not", "not in"]))
-            # 'not' mostly on questions, so that most knowledge bases can be stratified
-            pool = sorted(questions) if form.startswith("not") and draw(st.integers(0, 5)) else names
+            # 'not' mostly on questions (always, in large knowledge bases), so that
+            # most knowledge bases can be stratified
+            pool = sorted(questions) if form.startswith("not") and (many or draw(st.integers(0, 5))) else names
             concept = draw(st.sampled_from(pool))
             states = concepts[concept][0]
             if "in" in form and len(states) > 1:
@@ -75,7 +76,7 @@ def knowledge_bases(draw):
                 used |= {(concept, s) for s in chosen}
             when.append(text)
         # mostly derived conclusions; now and then one on a question (a conflict with answers)
-        pool = names if draw(st.integers(0, 9)) == 0 else sorted(derived)
+        pool = names if not many and draw(st.integers(0, 9)) == 0 else sorted(derived)
         then = []
         for _ in range(draw(st.integers(1, 2))):
             concept = draw(st.sampled_from(pool))
