@@ -348,11 +348,13 @@ def trace_text(case: Case, agenda: bool = False) -> str:
     answers = ", ".join(str(f) for f in case.answers.facts()) or "(none)"
     lines.append(f"answers: {answers}")
     closing = closes_loop(case)
+    loops = loops_met(case) if closing else []
     for step in case.steps:
         matched = ", ".join(str(f) for f in step.matched) or "(nothing: only 'not' conditions)"
         lines.append(f"FIRE {step.index:>3} {visible(step.rule.id)} [{step.rule.strength.label}]: {matched}")
         if step.index in closing:
-            loop = kb_loop(case, step)
+            loop = next((lp for lp, facts in loops if lp and (set(step.rule.then) | set(step.matched)) & set(facts)),
+                        None)
             name = visible(loop.title) if loop else "a loop"
             lines.append(f"      (this firing goes round {name}: it reaches a fact its premises were built on)")
         for fact in step.added:
@@ -399,11 +401,3 @@ def conflict_columns(case: Case, conflict: Conflict, width: int = 100) -> list[s
         lines.append("    " + (" " * gap).join(cells).rstrip())
     return lines
 
-
-def kb_loop(case: Case, step):
-    """The named loop a loop-closing step belongs to, if the knowledge base names one."""
-    for loop, facts in loops_met(case):
-        if set(step.rule.then) & set(facts) or set(step.matched) & set(facts):
-            if loop:
-                return loop
-    return None
