@@ -1,23 +1,41 @@
 """The only module that talks to experta.
 
-It does three things, and the rest of the engine sees none of experta:
+It does four things, and the rest of the engine sees none of experta:
 
 1. makes experta 1.9.4 importable on Python >= 3.10 (see ``_import_experta``);
-2. compiles a knowledge base, once, into a ``KnowledgeEngine`` subclass whose
+2. gives experta a matcher, an agenda strategy and a working memory that
+   scale (``IndexedMatcher``, ``DepthOrder``, ``OrderedAgenda``,
+   ``IndexedFactList``), plugged in through experta's own extension points
+   (``__matcher__`` and ``__strategy__`` of a ``KnowledgeEngine``);
+3. compiles a knowledge base, once, into a ``KnowledgeEngine`` subclass whose
    rules are the knowledge base's rules;
-3. runs a case and reports every firing: the rule and the exact facts it
-   matched, in the order experta fired them.
+4. runs a case with experta's own ``run`` loop and reports every firing: the
+   rule and the exact facts it matched, in the order experta fired them.
 
 What a firing adds to working memory is decided by the caller (the
 ``on_fire`` callback returns the facts to declare), so the policy of the
 reasoner (answers are never overridden, for one) lives outside this module.
+
+Why not experta's own ``ReteMatcher``: it passes every new fact through every
+constant test of every pattern, copying a token at each step; after every
+firing it asks every rule's conflict-set node for changes; and it rewrites
+each rule into disjunctive normal form, so a rule with ``n`` conditions of
+two alternatives becomes ``2**n`` rules. Its cost per firing grows with the
+number of rules. cofactor's patterns only ever test constants, so the
+matcher here looks each fact up in a hash index of those constants, touches
+only the rules the fact can match, joins a rule's conditions only when one
+of them receives a fact, and keeps an alternative (``state in [a, b]``) as
+one pattern. What fires, and in which order, is the same.
 """
 
 from __future__ import annotations
 
+import bisect
 import collections
 import collections.abc
 import logging
+from itertools import product
+from operator import itemgetter
 from typing import Callable, Iterable
 
 from .errors import ReasoningError
@@ -50,8 +68,10 @@ def _import_experta():
     root = logging.getLogger()
     before = list(root.handlers)
     import experta  # noqa: PLC0415 - deliberately late, after the shim
-    import experta.matchers  # noqa: F401,PLC0415
-    import experta.strategies  # noqa: PLC0415
+    import experta.abstract  # noqa: PLC0415
+    import experta.activation  # noqa: PLC0415
+    import experta.agenda  # noqa: PLC0415
+    import experta.factlist  # noqa: PLC0415
 
     for handler in list(root.handlers):
         if handler not in before:
@@ -66,25 +86,566 @@ experta = _import_experta()
 
 
 class _Datum(experta.Fact):
-    """A fact in experta's working memory: ``concept`` and ``state``."""
+    """A fact in experta's working memory: ``concept`` and ``state``.
 
-
-class _OrderedStrategy(experta.strategies.DepthStrategy):
-    """experta's depth strategy with a total order.
-
-    Stock experta breaks ties between activations of equal salience and equal
-    fact recency by hash order, which differs from one process to the next;
-    we break them by the rule's position in the (id-sorted) knowledge base,
-    so a case always fires in the same order.
+    Its special field ``__model__`` (special fields, like experta's own
+    ``__factid__``, are never matched) holds the engine's own :class:`Fact`,
+    so a firing reports its facts without building them again.
     """
 
-    def get_key(self, activation):
-        salience, facts = super().get_key(activation)
-        return (salience, facts, -activation.rule._wrapped.cofactor_index)
+    @classmethod
+    def of(cls, fact: Fact) -> "_Datum":
+        """The experta fact for ``fact``, built without experta's generic
+        field-by-field ``__init__`` (the values are plain strings already)."""
+        datum = dict.__new__(cls)
+        dict.__setitem__(datum, "concept", fact.concept)
+        dict.__setitem__(datum, "state", fact.state)
+        dict.__setitem__(datum, "__model__", fact)
+        return datum
 
+
+# ---------------------------------------------------------------------------
+# experta, made to scale: working memory, matcher, agenda and strategy
+# ---------------------------------------------------------------------------
+
+class IndexedFactList(experta.factlist.FactList):
+    """experta's fact list, with a fast path for cofactor's facts.
+
+    experta keys each fact by a frozenset of its class and fields, and runs
+    its field validators and a log call on every declaration. A ``_Datum``
+    has two string fields and no validators: its key is the pair, and it is
+    entered directly. Any other fact takes experta's own way.
+    """
+
+    @staticmethod
+    def _get_fact_id(fact):
+        if fact.__class__ is _Datum:
+            return (fact["concept"], fact["state"])
+        return experta.factlist.FactList._get_fact_id(fact)
+
+    def declare(self, fact):
+        if fact.__class__ is not _Datum:
+            return super().declare(fact)
+        key = (fact["concept"], fact["state"])
+        counter = self.reference_counter
+        if key in counter and not self.duplication:
+            return None
+        idx = self.last_index
+        dict.__setitem__(fact, "__factid__", idx)  # what experta's __factid__ setter does
+        self[idx] = fact
+        self.last_index = idx + 1
+        self.added.append(fact)
+        counter[key] = counter.get(key, 0) + 1
+        return fact
+
+
+class IndexedActivation(experta.activation.Activation):
+    """An activation that knows its rule's position, its rule's function and
+    the facts it matched in condition order; equal only to itself (each is
+    made once)."""
+
+    __hash__ = object.__hash__
+    __eq__ = object.__eq__
+
+    def __init__(self, rule, facts: tuple, context: dict, order: int, action):
+        self.rule = rule
+        self.facts = facts  # in condition order; experta keeps a set
+        self.context = context
+        self.order = order
+        self.action = action  # what calling the rule calls
+        self.key = None
+
+
+class _Pattern:
+    """One condition of a rule, read from its experta pattern."""
+
+    __slots__ = ("fact_class", "names", "values", "bind", "negated")
+
+    def __init__(self, fact_class, names: tuple, values: tuple, bind, negated: bool):
+        self.fact_class = fact_class
+        self.names = names  # the fields it tests
+        self.values = values  # for each field, the frozenset of constants it accepts
+        self.bind = bind  # the name the rule receives the fact under, or None
+        self.negated = negated
+
+
+def _read_pattern(rule, element) -> _Pattern:
+    """A pattern of constant tests, or TypeError for anything else."""
+    negated = isinstance(element, experta.NOT)
+    if negated:
+        if len(element) != 1 or not isinstance(element[0], experta.Fact):
+            raise TypeError(f"rule {rule.__name__}: NOT must hold one fact pattern")
+        element = element[0]
+    if not isinstance(element, experta.Fact):
+        raise TypeError(f"rule {rule.__name__}: IndexedMatcher handles fact patterns and NOT only, "
+                        f"not {type(element).__name__}; use experta's ReteMatcher for such rules")
+    fields = {}
+    for key, value in element.items():
+        if element.is_special(key):
+            continue
+        fields[key] = _constants(rule, key, value)
+    names = tuple(sorted(fields, key=repr))
+    bind = None if negated else element.__bind__
+    return _Pattern(type(element), names, tuple(fields[n] for n in names), bind, negated)
+
+
+def _constants(rule, key, value) -> frozenset:
+    """The constants a field test accepts: a value, L(value), or L(a) | L(b) | ..."""
+    if isinstance(value, experta.L) and value.__bind__ is None:
+        return frozenset((value.value,))
+    if isinstance(value, experta.fieldconstraint.ORFC):
+        return frozenset().union(*(_constants(rule, key, v) for v in value))
+    if isinstance(value, experta.fieldconstraint.FieldConstraint) or isinstance(
+            value, experta.conditionalelement.ConditionalElement):
+        raise TypeError(f"rule {rule.__name__}: field {key!r} is not a constant test; "
+                        "IndexedMatcher handles constants and alternatives of constants only")
+    return frozenset((value,))
+
+
+class _Compiled:
+    """A rule as the matcher sees it, and what it has matched since the last
+    reset (valid while ``epoch`` is the matcher's; renewed on first use).
+
+    Only what can be needed is kept: the facts each positive pattern matched
+    (``memory``) for a rule with several positive patterns or a ``NOT``; the
+    activations made (``live``) only for a rule with a ``NOT``, which must be
+    able to take them back. A rule of one positive pattern and no ``NOT``
+    keeps nothing.
+    """
+
+    __slots__ = ("rule", "order", "binds", "width", "negated", "simple", "action",
+                 "epoch", "memory", "live", "blocked")
+
+    def __init__(self, rule, order: int, binds: tuple, negated: bool):
+        self.rule = rule
+        self.order = order  # the rule's position among the engine's rules
+        # ``rule(engine, **context)`` calls ``rule._wrapped(engine, **context)``
+        # when the function takes every bound name (``**kwargs``) and is not
+        # bound to an engine; such a rule's function is called directly
+        plain = not rule._wrapped_args and rule._wrapped_self is None
+        self.action = rule._wrapped if plain else rule
+        self.binds = binds  # for each positive pattern, its bound name or None
+        self.width = len(binds)
+        self.negated = negated  # it has NOT patterns
+        self.simple = self.width == 1 and not negated
+        self.epoch = None
+        self.memory: list = []  # for each positive pattern, the facts it matched (None: none yet)
+        self.live: list = []  # the activations made since the last reset (rules with NOT)
+        self.blocked = 0  # how many facts match its NOT patterns
+
+    def renew(self, epoch) -> None:
+        self.epoch = epoch
+        self.memory = [None] * self.width
+        if self.negated:
+            self.live = []
+            self.blocked = 0
+
+    def release(self) -> None:
+        self.epoch = None
+        self.memory = []
+        self.live = []
+
+
+class IndexedMatcher(experta.abstract.Matcher):
+    """A matcher for rules whose patterns test constants (and ``NOT``).
+
+    At build time every pattern is entered in a hash index under each
+    combination of constants it accepts; a fact is looked up once per set of
+    tested fields, and reaches only the patterns it matches. Each rule keeps,
+    per positive pattern, the facts that matched it (its alpha memory); a
+    fact arriving at one pattern is joined with the other patterns' memories
+    only, so each combination of facts becomes one activation, once. A fact
+    matching a ``NOT`` pattern counts against its rule: while the count is
+    above zero the rule has no activations. A rule that begins with ``NOT``
+    (or has no positive pattern) matches experta's initial fact first, as
+    experta's own matcher does, so that recency, and so firing order, is the
+    same as experta's.
+
+    ``changes`` returns only the activations that changed; nothing is asked
+    of rules that received nothing, and ``reset`` costs the same whatever
+    the number of rules.
+    """
+
+    def __init__(self, engine):
+        super().__init__(engine)
+        # (fact class) -> [(getter, {constants: [(compiled rule, position)]})];
+        # position -1 marks a NOT pattern
+        self._index: dict[type, list] = {}
+        self._rules: list[_Compiled] = []
+        for order, rule in enumerate(engine.get_rules()):
+            self._add_rule(order, rule)
+        self.reset()
+
+    def _add_rule(self, order: int, rule) -> None:
+        patterns = [_read_pattern(rule, element) for element in rule]
+        positive = [p for p in patterns if not p.negated]
+        if not positive or patterns[0].negated:
+            positive.insert(0, _Pattern(experta.fact.InitialFact, (), (), None, False))
+        compiled = _Compiled(rule, order, tuple(p.bind for p in positive), any(p.negated for p in patterns))
+        self._rules.append(compiled)
+        for position, pattern in enumerate(positive):
+            self._enter(pattern, (compiled, position))
+        for pattern in patterns:
+            if pattern.negated:
+                self._enter(pattern, (compiled, -1))
+
+    def _enter(self, pattern: _Pattern, entry) -> None:
+        tables = self._index.setdefault(pattern.fact_class, [])
+        for names, getter, table in tables:
+            if names == pattern.names:
+                break
+        else:
+            if not pattern.names:
+                getter = _no_fields
+            elif len(pattern.names) == 1:
+                single = itemgetter(pattern.names[0])
+                getter = lambda fact, _get=single: (_get(fact),)  # noqa: E731
+            else:
+                getter = itemgetter(*pattern.names)
+            names, table = pattern.names, {}
+            tables.append((names, getter, table))
+        for constants in product(*pattern.values):
+            table.setdefault(constants, []).append(entry)
+
+    def reset(self) -> None:
+        # a rule's memory is renewed when it is next touched; what the last
+        # run touched is released now, so a reset costs what that run did,
+        # whatever the number of rules
+        for compiled in getattr(self, "_touched", ()):
+            compiled.release()
+        self._touched: list[_Compiled] = []
+        self._epoch = object()
+
+    def changes(self, adding=None, deleting=None):
+        """The activations added and removed by these changes of working
+        memory (an activation added and removed again is in neither)."""
+        added: dict = {}
+        removed: list = []
+        for fact in deleting or ():
+            for compiled, position in self._entries(fact):
+                if position < 0:
+                    self._unblock(compiled, added)
+                else:
+                    self._forget(compiled, position, fact, added, removed)
+        entries, join, index = self._entries, self._join, self._index
+        for fact in adding or ():
+            tables = index.get(fact.__class__)
+            if not tables:
+                continue
+            if len(tables) == 1:  # the usual case, inline: one set of tested fields
+                try:
+                    found = tables[0][2].get(tables[0][1](fact), ())
+                except (KeyError, TypeError):
+                    continue
+            else:
+                found = entries(fact)
+            for compiled, position in found:
+                if position < 0:
+                    self._block(compiled, added, removed)
+                else:
+                    join(compiled, position, fact, added)
+        return list(added), removed
+
+    def _entries(self, fact) -> list:
+        """The (rule, position) of every pattern ``fact`` matches."""
+        tables = self._index.get(fact.__class__)
+        if not tables:
+            return []
+        if len(tables) == 1:
+            _names, getter, table = tables[0]
+            try:
+                return table.get(getter(fact), [])
+            except (KeyError, TypeError):  # a missing or unhashable field matches nothing
+                return []
+        found = []
+        for _names, getter, table in tables:
+            try:
+                found.extend(table.get(getter(fact), ()))
+            except (KeyError, TypeError):
+                continue
+        return found
+
+    def _join(self, compiled: _Compiled, position: int, fact, added: dict) -> None:
+        if compiled.simple:
+            bind = compiled.binds[0]
+            activation = IndexedActivation(compiled.rule, (fact,), {} if bind is None else {bind: fact},
+                                           compiled.order, compiled.action)
+            added[activation] = None
+            return
+        if compiled.epoch is not self._epoch:
+            compiled.renew(self._epoch)
+            self._touched.append(compiled)
+        memory = compiled.memory
+        column = memory[position]
+        if column is None:
+            memory[position] = [fact]
+        else:
+            column.append(fact)
+        if compiled.blocked:
+            return
+        if compiled.width == 1:
+            self._activate(compiled, ((fact,),), added)
+            return
+        columns = [(fact,) if p == position else memory[p] for p in range(compiled.width)]
+        if all(columns):
+            self._activate(compiled, product(*columns), added)
+
+    @staticmethod
+    def _activate(compiled: _Compiled, combinations: Iterable[tuple], added: dict) -> None:
+        binds, rule, order, action = compiled.binds, compiled.rule, compiled.order, compiled.action
+        live = compiled.live if compiled.negated else None
+        for facts in combinations:
+            context = {name: fact for name, fact in zip(binds, facts) if name is not None}
+            activation = IndexedActivation(rule, facts, context, order, action)
+            if live is not None:
+                live.append(activation)
+            added[activation] = None
+
+    def _block(self, compiled: _Compiled, added: dict, removed: list) -> None:
+        if compiled.epoch is not self._epoch:
+            compiled.renew(self._epoch)
+            self._touched.append(compiled)
+        compiled.blocked += 1
+        if compiled.blocked == 1:
+            for activation in compiled.live:
+                if activation in added:
+                    del added[activation]
+                else:
+                    removed.append(activation)  # already fired, or waiting on the agenda
+            compiled.live = []
+
+    def _unblock(self, compiled: _Compiled, added: dict) -> None:
+        compiled.blocked -= 1
+        if compiled.blocked == 0 and all(compiled.memory):
+            self._activate(compiled, product(*compiled.memory), added)
+
+    def _forget(self, compiled: _Compiled, position: int, fact, added: dict, removed: list) -> None:
+        """Take back what ``fact``, retracted, gave ``compiled`` at ``position``."""
+        if compiled.epoch is self._epoch:
+            column = compiled.memory[position] or []
+            compiled.memory[position] = [f for f in column if f is not fact] or None
+            compiled.live = [a for a in compiled.live if a.facts[position] is not fact]
+
+        def gone(activation) -> bool:
+            return activation.rule is compiled.rule and activation.facts[position] is fact
+
+        for activation in [a for a in added if gone(a)]:
+            del added[activation]
+        # activations not yet fired are on the agenda; those fired are spent
+        removed.extend(a for a in self.engine.agenda.activations if gone(a))
+
+
+def _no_fields(_fact) -> tuple:
+    return ()
+
+
+class OrderedAgenda(experta.agenda.Agenda):
+    """experta's agenda (``activations`` in order, the next to fire last),
+    with the sort keys kept beside it so that finding a place is a bisection
+    over plain tuples."""
+
+    def __init__(self):
+        super().__init__()
+        self._keys: list = []
+
+    def add(self, activation) -> None:
+        index = bisect.bisect_left(self._keys, activation.key)
+        self._keys.insert(index, activation.key)
+        self.activations.insert(index, activation)
+
+    def remove(self, activation) -> None:
+        index = bisect.bisect_left(self._keys, activation.key)
+        if index < len(self.activations) and self.activations[index] is activation:
+            del self._keys[index]
+            del self.activations[index]
+
+    def get_next(self):
+        if not self.activations:
+            return None
+        self._keys.pop()
+        return self.activations.pop()
+
+
+class DepthOrder(experta.abstract.Strategy):
+    """experta's depth strategy, made a total order.
+
+    The next activation to fire is the one with
+
+    1. the highest salience (cofactor: the lowest stratum of ``not``);
+    2. then the most recent facts: the ids of its facts (a rule that begins
+       with ``NOT`` counts experta's initial fact, id 0), newest first,
+       compared as sequences, exactly as experta's ``DepthStrategy``;
+    3. then the rule that comes first among the engine's rules (cofactor
+       sorts rules by id);
+    4. then the newest facts in condition order (two activations of one rule
+       on the same facts in different places).
+
+    Stock experta leaves ties after 2 to hash order, which differs from one
+    process to the next.
+    """
+
+    @staticmethod
+    def key(activation) -> tuple:
+        facts = activation.facts
+        if len(facts) == 1:
+            ids = recency = (facts[0]["__factid__"],)
+        else:
+            ids = tuple([fact["__factid__"] for fact in facts])
+            recency = tuple(sorted(set(ids), reverse=True))
+        return (activation.rule.salience, recency, -activation.order, ids)
+
+    def update_agenda(self, agenda, added, removed):
+        # experta's version first asks its watchers whether to log; this
+        # engine does not log activations
+        self._update_agenda(agenda, added, removed)
+
+    def _update_agenda(self, agenda, added, removed):
+        for activation in removed:
+            agenda.remove(activation)
+        keys, activations = agenda._keys, agenda.activations
+        for activation in added:
+            facts = activation.facts  # the key, as in key(), inline: this runs once per activation
+            if len(facts) == 1:
+                ids = recency = (facts[0]["__factid__"],)
+            else:
+                ids = tuple([fact["__factid__"] for fact in facts])
+                recency = tuple(sorted(set(ids), reverse=True))
+            key = activation.key = (activation.rule.salience, recency, -activation.order, ids)
+            index = bisect.bisect_left(keys, key)
+            keys.insert(index, key)
+            activations.insert(index, activation)
+
+
+class ScalingEngine(experta.KnowledgeEngine):
+    """An experta ``KnowledgeEngine`` with the matcher, strategy, agenda and
+    fact list above. Its rules are the ``Rule`` attributes of its class, in
+    the order they were defined, found without ``inspect`` (which scans every
+    attribute, and binds each rule to the last engine that looked).
+
+    ``run`` is experta's loop without its per-firing log line (built even
+    when nobody listens) and context copy; ``reset`` declares experta's
+    initial fact only: this engine has no ``DefFacts``.
+    """
+
+    __matcher__ = IndexedMatcher
+    __strategy__ = DepthOrder
+
+    def get_rules(self):
+        rules = []
+        for cls in reversed(type(self).__mro__):
+            rules.extend(v for v in vars(cls).values() if isinstance(v, experta.Rule))
+        return rules
+
+    def get_deffacts(self):
+        return []
+
+    def reset(self, **kwargs):
+        self.agenda = OrderedAgenda()
+        self.facts = IndexedFactList()
+        self.matcher.reset()
+        self.running = False
+        self.declare(experta.fact.InitialFact())
+
+    def run(self, steps=float("inf")):
+        """Fire activations, next first, until the agenda is empty, ``steps``
+        rules have fired, or a rule calls ``halt()``.
+
+        experta's loop, step for step, with the calls that only pass things
+        on taken inline: the fact list's changes, the strategy's update, the
+        agenda's next activation, and the rule's own function (which
+        ``Rule.__call__`` would call with the same arguments).
+        """
+        self.running = True
+        changes, update = self.matcher.changes, self.strategy._update_agenda
+        while steps > 0 and self.running:
+            facts = self.facts
+            if facts.added or facts.removed:
+                adding, deleting = facts.added, facts.removed
+                facts.added, facts.removed = [], []
+                added, removed = changes(adding, deleting)
+                if added or removed:
+                    update(self.agenda, added, removed)
+            agenda = self.agenda
+            if not agenda.activations:
+                break
+            agenda._keys.pop()
+            activation = agenda.activations.pop()
+            steps -= 1
+            activation.action(self, **activation.context)
+        self.running = False
+
+    def declare(self, *facts):
+        """As experta's ``declare``, without its per-fact scan for field
+        constraints and ``__`` keys: the facts declared here are built by
+        this module (see :meth:`_Datum.of`)."""
+        last = None
+        for fact in facts:
+            last = self.facts.declare(fact)
+        if not self.running:
+            added, removed = self.get_activations()
+            self.strategy.update_agenda(self.agenda, added, removed)
+        return last
+
+
+# ---------------------------------------------------------------------------
+# A knowledge base, compiled
+# ---------------------------------------------------------------------------
 
 Waiting = tuple[tuple[Rule, tuple[Fact, ...]], ...]
-OnFire = Callable[[Rule, tuple[Fact, ...], Waiting], Iterable[Fact]]
+OnFire = Callable[..., Iterable[Fact]]  # (rule, matched[, waiting]) -> facts to declare
+
+
+def compile_rules(kb: KnowledgeBase) -> dict[str, object]:
+    """The knowledge base's rules as experta ``Rule`` objects, in order.
+
+    A condition ``concept in [a, b]`` is one pattern whose state is
+    ``L(a) | L(b)``; a ``not`` condition is ``NOT(pattern)``; a rule's
+    salience is minus its stratum, so that ``not`` is tested only after
+    everything that could conclude its fact has fired. A firing calls the
+    engine's ``_cofactor_on_fire(rule, facts)`` with the matched facts in
+    condition order, and declares the facts it returns.
+    """
+    return {f"rule_{index}": _compile_rule(index, rule, kb.strata.get(rule.id, 0))
+            for index, rule in enumerate(kb.rules)}
+
+
+def _compile_rule(index: int, rule: Rule, stratum: int):
+    patterns = []
+    bound = []
+    for position, cond in enumerate(rule.when):
+        if len(cond.states) == 1:
+            state = cond.states[0]
+        else:
+            state = experta.L(cond.states[0])
+            for other in cond.states[1:]:
+                state = state | experta.L(other)
+        pattern = _Datum(concept=cond.concept, state=state)
+        if cond.negated:
+            patterns.append(experta.NOT(pattern))
+        else:
+            name = f"m{position}"
+            bound.append(name)
+            patterns.append(name << pattern)
+    names = tuple(bound)
+    of = _Datum.of
+
+    if len(names) == 1:
+        name = names[0]
+
+        def fire(engine, **matched):
+            new = engine._cofactor_on_fire(rule, (matched[name]["__model__"],))
+            if new:
+                engine.declare(*map(of, new))
+    else:
+        def fire(engine, **matched):
+            new = engine._cofactor_on_fire(rule, tuple([matched[n]["__model__"] for n in names]))
+            if new:
+                engine.declare(*map(of, new))
+
+    fire.cofactor_index = index
+    fire.cofactor_rule = rule
+    fire.__name__ = rule.id
+    return experta.Rule(*patterns, salience=-stratum)(fire)
 
 
 class CompiledKnowledgeBase:
@@ -92,64 +653,27 @@ class CompiledKnowledgeBase:
 
     def __init__(self, kb: KnowledgeBase):
         self.kb = kb
-        attributes = {"__strategy__": _OrderedStrategy}
-        for index, rule in enumerate(kb.rules):
-            attributes[f"rule_{index}"] = self._compile_rule(index, rule, kb.strata.get(rule.id, 0))
-        self._engine_class = type("CompiledRules", (experta.KnowledgeEngine,), attributes)
+        self._engine_class = type("CompiledRules", (ScalingEngine,), compile_rules(kb))
         self._engine = self._engine_class()
         self._engine._cofactor_on_fire = None
-
-    @staticmethod
-    def _compile_rule(index: int, rule: Rule, stratum: int):
-        patterns = []
-        bound = []
-        for position, cond in enumerate(rule.when):
-            if len(cond.states) == 1:
-                state = cond.states[0]
-            else:
-                state = experta.L(cond.states[0])
-                for other in cond.states[1:]:
-                    state = state | experta.L(other)
-            pattern = _Datum(concept=cond.concept, state=state)
-            if cond.negated:
-                patterns.append(experta.NOT(pattern))
-            else:
-                name = f"m{position}"
-                bound.append(name)
-                patterns.append(name << pattern)
-
-        def fire(engine, **matched):
-            facts = tuple(Fact(matched[n]["concept"], matched[n]["state"]) for n in bound)
-            engine._cofactor_on_fire(rule, facts)
-
-        fire.cofactor_index = index
-        fire.cofactor_rule = rule
-        fire.__name__ = rule.id
-        # Negated conditions are only tested once everything that could
-        # conclude their facts has fired: lower strata fire first.
-        return experta.Rule(*patterns, salience=-stratum)(fire)
 
     def run(self, answers: Iterable[Fact], on_fire: OnFire, *, limit: int, agenda: bool = False) -> None:
         """Reset, declare ``answers`` (in the order given), run to the end.
 
-        ``on_fire(rule, matched, waiting)`` is called for every firing and
-        returns the facts to declare; ``waiting`` is the rest of the agenda
-        at that moment, next to fire first (only when ``agenda`` is asked
-        for; empty otherwise). Raises :class:`ReasoningError` subclasses
+        ``on_fire(rule, matched)`` is called for every firing and returns the
+        facts to declare; with ``agenda``, it is called as ``on_fire(rule,
+        matched, waiting)``, ``waiting`` being the rest of the agenda at that
+        moment, next to fire first. Raises :class:`ReasoningError` subclasses
         from the callback unchanged, and wraps anything experta raises.
         """
         engine = self._engine
-
-        def record(rule: Rule, matched: tuple[Fact, ...]):
-            waiting = _waiting(engine) if agenda else ()
-            new = [_Datum(concept=f.concept, state=f.state) for f in on_fire(rule, matched, waiting)]
-            if new:
-                engine.declare(*new)
-
-        engine._cofactor_on_fire = record
+        if agenda:
+            engine._cofactor_on_fire = lambda rule, matched: on_fire(rule, matched, _waiting(engine))
+        else:
+            engine._cofactor_on_fire = on_fire
         try:
             engine.reset()
-            facts = [_Datum(concept=f.concept, state=f.state) for f in answers]
+            facts = [_Datum.of(f) for f in answers]
             if facts:
                 engine.declare(*facts)
             engine.run(limit + 1)
@@ -166,6 +690,6 @@ def _waiting(engine) -> Waiting:
     """The activations still on experta's agenda, next to fire first."""
     out = []
     for activation in reversed(engine.agenda.activations):
-        facts = tuple(sorted(Fact(f["concept"], f["state"]) for f in activation.facts if isinstance(f, _Datum)))
+        facts = tuple(sorted(f["__model__"] for f in activation.facts if isinstance(f, _Datum)))
         out.append((activation.rule._wrapped.cofactor_rule, facts))
     return tuple(out)

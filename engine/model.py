@@ -9,7 +9,7 @@ import enum
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 
 class Strength(enum.IntEnum):
@@ -33,9 +33,12 @@ class Strength(enum.IntEnum):
         return cls[text.upper()]
 
 
-@dataclass(frozen=True, order=True)
-class Fact:
-    """A concept in one state, written ``concept=state``."""
+class Fact(NamedTuple):
+    """A concept in one state, written ``concept=state``.
+
+    A named tuple, so that hashing, comparing and sorting facts (the
+    reasoner's inner loops) run in C; facts sort by concept, then state.
+    """
 
     concept: str
     state: str

@@ -9,10 +9,12 @@ state of an answered concept is recorded as a conflict and adds nothing.
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 from ._experta import CompiledKnowledgeBase
 from .answers import Answers
@@ -23,8 +25,10 @@ DEFAULT_FIRING_LIMIT = 100_000
 KIND_ORDER = {"mechanism": 0, "outcome": 1, "advice": 2, "question": 3}
 
 
-@dataclass(frozen=True)
-class Justification:
+# Justification and Support are named tuples: immutable like the rest of the
+# model, and built in C (a case builds one of each per firing and per fact).
+
+class Justification(NamedTuple):
     """One way a fact was reached: a rule and the facts it matched."""
 
     rule: Rule
@@ -37,8 +41,7 @@ class Justification:
         return {"rule": self.rule.id, "premises": [p.as_json() for p in self.premises]}
 
 
-@dataclass(frozen=True)
-class Support:
+class Support(NamedTuple):
     """Everything known about one fact of a case."""
 
     fact: Fact
@@ -127,7 +130,15 @@ class Case:
     answers: Answers
     support: Mapping[Fact, Support]
     conflicts: tuple[Conflict, ...]
-    steps: tuple[Step, ...]
+    # each firing as (rule, matched, added, blocked, waiting); see ``steps``
+    firings: tuple[tuple, ...] = ()
+
+    @cached_property
+    def steps(self) -> tuple[Step, ...]:
+        """The firings in order, as ``trace`` shows them (built on first use:
+        most cases are never traced)."""
+        return tuple(Step(index, rule, matched, tuple(added), tuple(blocked), waiting)
+                     for index, (rule, matched, added, blocked, waiting) in enumerate(self.firings, 1))
 
     @cached_property
     def known(self) -> frozenset[Fact]:
@@ -183,96 +194,156 @@ class Reasoner:
         """Reason over ``answers``; with ``agenda``, each step also records
         the activations waiting behind it (for ``trace``)."""
         kb = self.kb
+        answered = answers.given
         given = set(answers.facts())
         known = set(given)
-        steps: list[Step] = []
+        justified: dict[Fact, list[Justification]] = {}  # in the order facts were first concluded
+        blocked: dict[Fact, list[Justification]] = {}
+        firings: list[tuple] = []
         limit = self.firing_limit
+        rank: dict[Fact, int] = {}  # derived facts, in the order they were added
+        late: list[bool] = []  # set once a fact gains a route through a fact added after it
 
-        def on_fire(rule: Rule, matched: tuple[Fact, ...], waiting):
-            added, blocked = [], []
+        def on_fire(rule: Rule, matched: tuple[Fact, ...], waiting=()):
+            just = _new(Justification, (rule, matched))
+            added = []
+            stopped: list[Fact] | tuple = ()
             for fact in rule.then:
                 if fact in known:
-                    continue
-                if contradicts(kb, fact, answers.given.get(fact.concept, ())):
-                    blocked.append(fact)
+                    routes = justified.get(fact)
+                    if routes is None:  # an answer, concluded by a rule too
+                        justified[fact] = [just]
+                        continue
+                    routes.append(just)
+                    if not late and fact in rank and any(rank.get(p, -1) > rank[fact] for p in matched):
+                        late.append(True)
+                elif fact.concept in answered and contradicts(kb, fact, answered[fact.concept]):
+                    # the answer stands; a fact blocked once is blocked every time
+                    blocked.setdefault(fact, []).append(just)
+                    stopped = [*stopped, fact]
                 else:
                     known.add(fact)
+                    justified[fact] = [just]
+                    rank[fact] = len(rank)
                     added.append(fact)
-            steps.append(Step(len(steps) + 1, rule, matched, tuple(added), tuple(blocked), waiting))
-            if len(steps) > limit:
-                raise FiringLimitExceeded(limit, [s.rule.id for s in steps[-3:]])
+            firings.append((rule, matched, added, stopped, waiting))
+            if len(firings) > limit:
+                raise FiringLimitExceeded(limit, [f[0].id for f in firings[-3:]])
             return added
 
-        self._compiled.run(sorted(given), on_fire, limit=limit, agenda=agenda)
-        return _assemble(kb, answers, given, steps)
+        with _collector_paused():
+            self._compiled.run(sorted(given), on_fire, limit=limit, agenda=agenda)
+            return _assemble(kb, answers, given, justified, blocked, tuple(firings), settled=not late)
 
 
-def _assemble(kb: KnowledgeBase, answers: Answers, given: set[Fact], steps: list[Step]) -> Case:
-    blocked: dict[Fact, list[Justification]] = {}
-    justified: dict[Fact, list[Justification]] = {}
-    for step in steps:
-        just = Justification(step.rule, step.matched)
-        for fact in step.rule.then:
-            target = blocked if fact in step.blocked or fact in blocked else justified
-            target.setdefault(fact, []).append(just)
-    # A fact blocked once is blocked every time: the answer does not change.
-    for fact in blocked:
-        justified.pop(fact, None)
+@contextmanager
+def _collector_paused():
+    """Pause Python's cyclic garbage collector while a case is reasoned.
 
-    strength: dict[Fact, Strength] = {f: Strength.GIVEN for f in given}
-    depth: dict[Fact, int] = {f: 0 for f in given}
+    A case makes thousands of short-lived objects (activations, routes) and
+    no reference cycles; every collection the allocations trigger would walk
+    every object of the knowledge base, so with a large one the collector,
+    not the reasoning, would dominate. Reference counting still frees
+    everything; the collector's state is restored afterwards.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+_FAR = 1 << 30
+_new = tuple.__new__  # builds a named tuple without its Python-level __new__
+
+
+def _assemble(kb: KnowledgeBase, answers: Answers, given: set[Fact], justified: dict[Fact, list[Justification]],
+              blocked: dict[Fact, list[Justification]], firings: tuple[tuple, ...], *, settled: bool) -> Case:
+    """The case: strengths, best routes, weakest links and conflicts.
+
+    ``settled`` says that every route's premises were added before the fact
+    it concludes: one pass then finds every strength, and the pass that
+    would confirm it is skipped.
+    """
+    strength: dict[Fact, Strength] = dict.fromkeys(given, Strength.GIVEN)
+    depth: dict[Fact, int] = dict.fromkeys(given, 0)
     best: dict[Fact, Justification] = {}
     # A fact's best route is the one that last raised its strength; its
     # premises reached their own final strength earlier, so following best
-    # routes always ends at the answers, never round a loop.
+    # routes always ends at the answers, never round a loop. Passes go over
+    # the facts in the order they were first concluded, each fact's routes
+    # in the order they fired, until nothing changes (settled: nothing can).
     changed = True
     while changed:
         changed = False
         for fact, justs in justified.items():
             if fact in given:
                 continue
+            current = strength.get(fact, 0)
+            shortest = depth.get(fact, _FAR)
             for j in justs:
-                if not all(p in strength for p in j.premises):
-                    continue
-                s = min([j.rule.strength, *(strength[p] for p in j.premises)])
-                d = 1 + max((depth[p] for p in j.premises), default=0)
-                if s > strength.get(fact, 0):
-                    strength[fact] = s
-                    best[fact] = j
-                    changed = True
-                if d < depth.get(fact, 1 << 30):
-                    depth[fact] = d
-                    changed = True
+                s = j.rule.strength
+                d = 0
+                for p in j.premises:
+                    ps = strength.get(p)
+                    if ps is None:
+                        break
+                    if ps < s:
+                        s = ps
+                    if depth[p] > d:
+                        d = depth[p]
+                else:
+                    if s > current:
+                        current = strength[fact] = s
+                        best[fact] = j
+                        changed = True
+                    if d + 1 < shortest:
+                        shortest = depth[fact] = d + 1
+                        changed = True
+        if settled:
+            break
 
+    # The weakest link of a route: follow each fact's best route down
+    # through a premise as weak as the fact until a rule of that strength.
     weakest: dict[Fact, Rule] = {}
-
-    def weakest_of(fact: Fact) -> Rule:
-        path = []
-        while fact not in weakest:
-            j = best[fact]
-            path.append(fact)
-            if j.rule.strength == strength[fact]:
-                weakest[fact] = j.rule
-                break
-            fact = next(p for p in j.premises if strength[p] == strength[path[-1]])
-        for f in path:
-            weakest[f] = weakest[fact]
-        return weakest[path[0]] if path else weakest[fact]
-
     support = {}
+    by_key = Justification.key
     for fact in sorted(strength):
-        justs = tuple(sorted(justified.get(fact, ()), key=Justification.key))
-        derived = fact not in given
-        support[fact] = Support(fact, strength[fact], not derived, justs, depth[fact],
-                                best.get(fact), weakest_of(fact) if derived else None)
+        justs = justified.get(fact, ())
+        justs = tuple(sorted(justs, key=by_key)) if len(justs) > 1 else tuple(justs)
+        if fact in given:
+            support[fact] = _new(Support, (fact, strength[fact], True, justs, 0, best.get(fact), None))
+            continue
+        found = weakest.get(fact)
+        if found is None:
+            path = []
+            at = fact
+            while True:
+                path.append(at)
+                j = best[at]
+                level = strength[at]
+                if j.rule.strength == level:
+                    found = j.rule
+                    break
+                at = next(p for p in j.premises if strength[p] == level)
+                if at in weakest:
+                    found = weakest[at]
+                    break
+            for f in path:
+                weakest[f] = found
+        support[fact] = _new(Support, (fact, strength[fact], False, justs, depth[fact], best[fact], found))
 
-    conflicts = []
+    # a conflict needs two facts of one concept
     by_concept: dict[str, list[Fact]] = {}
-    for fact in list(support) + list(blocked):
+    for fact in (*support, *blocked):
         by_concept.setdefault(fact.concept, []).append(fact)
-    for concept_id in sorted(by_concept):
+    conflicts = []
+    for concept_id in sorted(c for c, facts in by_concept.items() if len(facts) > 1):
         concept = kb.concepts[concept_id]
-        facts = sorted(set(by_concept[concept_id]), key=lambda f: concept.states.index(f.state))
+        facts = sorted(by_concept[concept_id], key=lambda f: concept.states.index(f.state))
         states = {f.state for f in facts}
         clash = len(facts) > 1 and (not concept.multi or bool(states & set(concept.exclusive)))
         if not clash:
@@ -282,4 +353,4 @@ def _assemble(kb: KnowledgeBase, answers: Answers, given: set[Fact], steps: list
                          tuple(sorted(blocked.get(f) or justified.get(f, ()), key=Justification.key)))
             for f in facts)
         conflicts.append(Conflict(concept_id, sides))
-    return Case(kb, answers, MappingProxyType(support), tuple(conflicts), tuple(steps))
+    return Case(kb, answers, MappingProxyType(support), tuple(conflicts), firings)

@@ -208,6 +208,7 @@ def test_a_failed_run_in_the_cli_is_one_line_exit_1(invoke, monkeypatch):
     def broken(self, *args, **kwargs):
         raise ValueError("matcher broke")
 
-    monkeypatch.setattr(_experta.experta.KnowledgeEngine, "run", broken)
+    # the engine's own run loop (experta's, overridden in ScalingEngine)
+    monkeypatch.setattr(_experta.ScalingEngine, "run", broken)
     result = invoke("consult", "--no-input", "-a", "magnesium_status=low", expect=1)
     assert result.stderr.strip() == "Error: the experta engine failed: ValueError: matcher broke"
