@@ -1,0 +1,206 @@
+"""cofactor's experta matcher, strategy and engine, as experta components.
+
+``IndexedMatcher`` must produce exactly the activations experta's own
+``ReteMatcher`` produces, for any rules of constant patterns and any
+sequence of declarations and retractions; the engine around it must keep
+its promises (a total firing order, linear cost for alternatives, resets
+that cost what the last run did, the garbage collector left as found).
+"""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cofactor.engine import Reasoner
+from cofactor.engine import _experta
+from cofactor.engine import answers as answer_io
+from cofactor.engine.model import Fact
+
+experta = _experta.experta
+CONCEPTS = ("a", "b", "c", "d")
+STATES = ("x", "y", "z")
+
+
+@st.composite
+def rule_sets(draw):
+    """Rules as data: each a list of (negated, concept, states)."""
+    rules = []
+    for _ in range(draw(st.integers(1, 8))):
+        conditions = []
+        for _ in range(draw(st.integers(1, 4))):
+            states = draw(st.lists(st.sampled_from(STATES), min_size=1, max_size=3, unique=True))
+            conditions.append((draw(st.booleans()) and draw(st.booleans()), draw(st.sampled_from(CONCEPTS)),
+                               tuple(states)))
+        rules.append(conditions)
+    return rules
+
+
+def _engine(base, rules):
+    """A fresh engine class of ``base`` with ``rules`` (new experta objects,
+    so that two engines never share a Rule)."""
+    attributes = {}
+    for index, conditions in enumerate(rules):
+        patterns = []
+        for position, (negated, concept, states) in enumerate(conditions):
+            state = experta.L(states[0])
+            for other in states[1:]:
+                state = state | experta.L(other)
+            pattern = _experta._Datum(concept=concept, state=state)
+            patterns.append(experta.NOT(pattern) if negated else f"m{position}" << pattern)
+
+        def action(engine, **matched):
+            pass
+
+        action.__name__ = f"r{index}"
+        attributes[f"r{index}"] = experta.Rule(*patterns)(action)
+    return type("Rules", (base,), attributes)()
+
+
+def _activations(engine) -> list:
+    """The agenda as comparable data: rule, fact ids (a set, as experta
+    keeps them), bound names."""
+    out = []
+    for activation in engine.agenda.activations:
+        ids = sorted({f["__factid__"] for f in activation.facts})
+        bound = sorted((name, fact["__factid__"]) for name, fact in activation.context.items()
+                       if not name.startswith("__"))
+        out.append((activation.rule.__name__, tuple(ids), tuple(bound)))
+    return sorted(out)
+
+
+operations = st.lists(st.tuples(st.sampled_from(["declare", "declare", "retract"]),
+                                st.sampled_from(CONCEPTS), st.sampled_from(STATES)), max_size=14)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(rule_sets(), operations)
+def test_the_indexed_matcher_activates_what_experta_rete_activates(rules, steps):
+    stock = _engine(experta.KnowledgeEngine, rules)
+    ours = _engine(_experta.ScalingEngine, rules)
+    for engine in (stock, ours):
+        engine.reset()
+    assert _activations(ours) == _activations(stock)
+    declared: dict[tuple, dict] = {}
+    for operation, concept, state in steps:
+        if operation == "declare":
+            for name, engine in (("stock", stock), ("ours", ours)):
+                fact = engine.declare(_experta._Datum(concept=concept, state=state))
+                if fact is not None:
+                    declared.setdefault((concept, state), {})[name] = fact
+        elif (concept, state) in declared:
+            facts = declared.pop((concept, state))
+            stock.retract(facts["stock"])
+            ours.retract(facts["ours"])
+        assert _activations(ours) == _activations(stock), (operation, concept, state)
+
+
+def test_alternatives_cost_linear_not_exponential():
+    # twenty conditions of two alternatives each: experta's own matcher would
+    # expand them into 2**20 rules; here each alternative is one index entry
+    conditions = [(False, f"k{i}", ("x", "y")) for i in range(20)]
+    engine = _engine(_experta.ScalingEngine, [conditions])
+    entries = sum(len(found) for tables in engine.matcher._index.values()
+                  for _names, _getter, table in tables for found in table.values())
+    assert entries == 40
+    engine.reset()
+    for i in range(20):
+        engine.declare(_experta._Datum(concept=f"k{i}", state="y" if i % 2 else "x"))
+    assert len(engine.agenda.activations) == 1
+
+
+def test_a_rule_that_begins_with_not_matches_the_initial_fact_as_experta_does():
+    engine = _engine(_experta.ScalingEngine, [[(True, "a", ("x",)), (False, "b", ("y",))]])
+    engine.reset()
+    engine.declare(_experta._Datum(concept="b", state="y"))
+    [activation] = engine.agenda.activations
+    assert any(isinstance(f, experta.fact.InitialFact) for f in activation.facts)
+    engine.declare(_experta._Datum(concept="a", state="x"))
+    assert engine.agenda.activations == []
+
+
+def test_patterns_other_than_constants_are_refused_clearly():
+    attributes = {"r": experta.Rule(_experta._Datum(concept="a", state=experta.W()))(lambda engine: None)}
+    with pytest.raises(TypeError, match="not a constant test"):
+        type("Rules", (_experta.ScalingEngine,), attributes)()
+    attributes = {"r": experta.Rule(experta.TEST(lambda: True))(lambda engine: None)}
+    with pytest.raises(TypeError, match="fact patterns and NOT only"):
+        type("Rules", (_experta.ScalingEngine,), attributes)()
+
+
+def test_the_firing_order_is_total_whatever_the_order_rules_are_defined_in(kb):
+    # DepthOrder: salience, then recency, then the rule's position; two
+    # engines built from the same knowledge base fire identically
+    answers = answer_io.build(kb, ["magnesium_status=low", "symptom=fatigue,nausea", "calcium_supplement=yes"])
+    first = [(s.rule.id, s.matched) for s in Reasoner(kb).reason(answers).steps]
+    second = [(s.rule.id, s.matched) for s in Reasoner(kb).reason(answers).steps]
+    assert first == second
+    keys = []
+    engine = Reasoner(kb)._compiled._engine
+    engine.reset()
+    engine.declare(*[_experta._Datum.of(f) for f in sorted(answers.facts())])
+    keys = [a.key for a in engine.agenda.activations]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+
+
+def test_a_reset_releases_only_what_the_last_run_touched(kb, reasoner, monkeypatch):
+    released = []
+    original = _experta._Compiled.release
+
+    def release(self):
+        original(self)
+        released.append((self, self.memory, self.live))
+
+    monkeypatch.setattr(_experta._Compiled, "release", release)
+    matcher = reasoner._compiled._engine.matcher
+    reasoner.reason(answer_io.build(kb, ["magnesium_status=low"]))
+    touched = list(matcher._touched)
+    reasoner.reason(answer_io.build(kb, ["magnesium_status=adequate"]))
+    assert [r[0] for r in released] == touched
+    assert 0 < len(touched) < len(kb.rules)
+    assert all(memory == [] and live == [] for _, memory, live in released)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_garbage_collector_is_left_as_it_was_found(reasoner, kb, enabled):
+    answers = answer_io.build(kb, ["magnesium_status=severely_low"])
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        reasoner.reason(answers)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
+
+
+def test_the_garbage_collector_comes_back_after_a_failed_run(kb, monkeypatch):
+    reasoner = Reasoner(kb)
+    monkeypatch.setattr(_experta.ScalingEngine, "run", lambda self, steps=0: 1 / 0)
+    assert gc.isenabled()
+    with pytest.raises(Exception, match="the experta engine failed"):
+        reasoner.reason(answer_io.build(kb, ["magnesium_status=low"]))
+    assert gc.isenabled()
+
+
+def test_retracting_a_fact_takes_back_what_it_gave():
+    engine = _engine(_experta.ScalingEngine, [[(False, "a", ("x",))], [(False, "a", ("x",)), (False, "b", ("y",))],
+                                              [(True, "a", ("x",)), (False, "b", ("y",))]])
+    engine.reset()
+    a = engine.declare(_experta._Datum(concept="a", state="x"))
+    engine.declare(_experta._Datum(concept="b", state="y"))
+    assert sorted(act.rule.__name__ for act in engine.agenda.activations) == ["r0", "r1"]
+    engine.retract(a)
+    assert sorted(act.rule.__name__ for act in engine.agenda.activations) == ["r2"]
+    assert engine.declare(_experta._Datum(concept="a", state="x")) is not None  # may be declared again
+    assert sorted(act.rule.__name__ for act in engine.agenda.activations) == ["r0", "r1"]
+
+
+def test_an_engine_fact_carries_the_model_fact_it_stands_for():
+    fact = Fact("a", "x")
+    datum = _experta._Datum.of(fact)
+    assert datum["__model__"] is fact
+    assert datum.as_dict() == {"concept": "a", "state": "x"}  # a special field, as experta's own
