@@ -1,15 +1,24 @@
 """cofactor's experta matcher, strategy and engine, as experta components.
 
-``IndexedMatcher`` must produce exactly the activations experta's own
-``ReteMatcher`` produces, for any rules of constant patterns and any
-sequence of declarations and retractions; the engine around it must keep
-its promises (a total firing order, linear cost for alternatives, resets
-that cost what the last run did, the garbage collector left as found).
+``IndexedMatcher`` must produce exactly the activations that pattern
+matching defines (CLIPS's semantics, which experta follows), for any rules
+of constant patterns and any sequence of declarations and retractions; the
+engine around it must keep its promises (a total firing order, linear cost
+for alternatives, resets that cost what the last run did, the garbage
+collector left as found).
+
+The oracle is that definition, written out below, not experta's own
+``ReteMatcher``: on some rule sets where two rules share a pattern, stock
+experta was seen to report an activation under the wrong rule in some
+processes and not in others (it depends on hash and allocation order), and
+a test must not depend on that. The benchmark compares the two engines'
+conclusions on every case it runs.
 """
 
 from __future__ import annotations
 
 import gc
+import itertools
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -60,6 +69,32 @@ def _engine(base, rules):
     return type("Rules", (base,), attributes)()
 
 
+def _defined(rules, present) -> list:
+    """The activations that matching defines, in ``_activations``' shape.
+
+    A rule is active on every choice of one present fact per positive
+    condition (a fact of its concept in one of its states), unless some
+    present fact satisfies one of its ``not`` conditions; a rule that begins
+    with ``not`` also counts the initial fact (id 0), as in CLIPS.
+    """
+    out = []
+    for index, conditions in enumerate(rules):
+        blocked = any(negated and (concept, state) in present
+                      for negated, concept, states in conditions for state in states)
+        if blocked:
+            continue
+        columns, names = [], []
+        for position, (negated, concept, states) in enumerate(conditions):
+            if not negated:
+                columns.append([present[(concept, s)] for s in states if (concept, s) in present])
+                names.append(f"m{position}")
+        initial = conditions[0][0]
+        for choice in itertools.product(*columns):
+            ids = sorted(set(choice) | ({0} if initial else set()))
+            out.append((f"r{index}", tuple(ids), tuple(sorted(zip(names, choice)))))
+    return sorted(out)
+
+
 def _activations(engine) -> list:
     """The agenda as comparable data: rule, fact ids (a set, as experta
     keeps them), bound names."""
@@ -76,27 +111,25 @@ operations = st.lists(st.tuples(st.sampled_from(["declare", "declare", "retract"
                                 st.sampled_from(CONCEPTS), st.sampled_from(STATES)), max_size=14)
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, database=None,
+@settings(max_examples=400, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(rule_sets(), operations)
-def test_the_indexed_matcher_activates_what_experta_rete_activates(rules, steps):
-    stock = _engine(experta.KnowledgeEngine, rules)
-    ours = _engine(_experta.ScalingEngine, rules)
-    for engine in (stock, ours):
-        engine.reset()
-    assert _activations(ours) == _activations(stock)
-    declared: dict[tuple, dict] = {}
+def test_the_indexed_matcher_activates_what_matching_defines(rules, steps):
+    engine = _engine(_experta.ScalingEngine, rules)
+    engine.reset()
+    present: dict[tuple, int] = {}  # (concept, state) -> fact id
+    declared: dict[tuple, object] = {}
+    assert _activations(engine) == _defined(rules, present)
     for operation, concept, state in steps:
         if operation == "declare":
-            for name, engine in (("stock", stock), ("ours", ours)):
-                fact = engine.declare(_experta._Datum(concept=concept, state=state))
-                if fact is not None:
-                    declared.setdefault((concept, state), {})[name] = fact
+            fact = engine.declare(_experta._Datum(concept=concept, state=state))
+            if fact is not None:
+                declared[(concept, state)] = fact
+                present[(concept, state)] = fact["__factid__"]
         elif (concept, state) in declared:
-            facts = declared.pop((concept, state))
-            stock.retract(facts["stock"])
-            ours.retract(facts["ours"])
-        assert _activations(ours) == _activations(stock), (operation, concept, state)
+            engine.retract(declared.pop((concept, state)))
+            del present[(concept, state)]
+        assert _activations(engine) == _defined(rules, present), (operation, concept, state)
 
 
 def test_alternatives_cost_linear_not_exponential():
