@@ -9,17 +9,15 @@ for an interruption.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 import click
 
+from .engine import __version__ as VERSION
 from .engine import answers as answer_io
-from .engine import counterfactual, explain, questions, render
 from .engine.answers import Answers, normalize
 from .engine.errors import AnswerError, CofactorError, KnowledgeBaseError, ReasoningError
 from .engine.loader import load
@@ -27,16 +25,15 @@ from .engine.model import Concept, Fact
 from .engine.model import KnowledgeBase
 from .engine.reasoning import DEFAULT_FIRING_LIMIT, Case, Reasoner
 
+# The explanation modules (explain, counterfactual, questions, render) are
+# imported inside the commands that use them: a command pays at start-up
+# only for the code it runs.
+
 BUILTIN_RULES = Path(__file__).resolve().with_name("rules")
 DISCLAIMER = ("For learning only: cofactor shows what its two sources claim and how the claims "
               "connect; it does not diagnose or prescribe. Consult a healthcare provider about "
               "your own health.")
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-try:
-    VERSION = metadata.version("cofactor")
-except metadata.PackageNotFoundError:  # running from a source tree that is not installed
-    VERSION = "0+unknown"
 
 
 class BadValue(click.ClickException):
@@ -119,6 +116,8 @@ def _answers(session: Session, pairs, answers_file) -> Answers:
 def _emit_json(data) -> None:
     """One JSON document; any character that is not printable (a terminal
     control code from a rule file, say) is written as a \\u escape."""
+    import json  # noqa: PLC0415 - only JSON output needs it
+
     text = json.dumps(data, indent=2, ensure_ascii=False)
     if not text.isprintable():
         text = "".join(ch if ch.isprintable() or ch == "\n" else json.dumps(ch)[1:-1] for ch in text)
@@ -160,6 +159,7 @@ class CofactorGroup(click.Group):
             raise BadValue(_usage_line(exc)) from exc
 
     def invoke(self, ctx: click.Context):
+        from .engine import render  # noqa: PLC0415
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
@@ -236,6 +236,7 @@ def consult(ctx, answer, answers_file, no_input, as_json, rules):
       cofactor consult --no-input --json -a magnesium_status=severely_low
       cofactor consult --answers case.toml --no-input
     """
+    from .engine import explain, questions, render  # noqa: PLC0415
     session = _session(ctx, rules, as_json)
     reasoner = session.reasoner()
     answers = _answers(session, answer, answers_file)
@@ -285,6 +286,7 @@ def _read_line(prompt: str) -> str:
 
 def _interview(reasoner: Reasoner, answers: Answers) -> Answers:
     """Ask the questions that still matter, one at a time; returns the answers."""
+    from .engine import explain, questions, render  # noqa: PLC0415
     kb = reasoner.kb
     history: list[tuple[str, Answers]] = []  # (question, answers before it) for 'back'
     while True:
@@ -338,6 +340,7 @@ def _interview(reasoner: Reasoner, answers: Answers) -> Answers:
 
 
 def _how_at_prompt(case: Case, rest: str) -> str:
+    from .engine import explain, render  # noqa: PLC0415
     if not rest.strip():
         if not case.conclusions:
             return "Nothing is concluded yet."
@@ -371,6 +374,7 @@ EXPLAIN_HELP = ("Type a conclusion's number or CONCEPT=STATE to see how it was r
 
 
 def _explain_loop(reasoner: Reasoner, case: Case) -> None:
+    from .engine import counterfactual, explain, render  # noqa: PLC0415
     shown = render.numbered_conclusions(case)
     _say("")
     _say(EXPLAIN_HELP)
@@ -428,6 +432,7 @@ def _pick_fact(case: Case, text: str) -> Fact:
 
 
 def _why_not_text(reasoner: Reasoner, case: Case, fact: Fact) -> str:
+    from .engine import counterfactual, explain, render  # noqa: PLC0415
     if case.holds(fact):
         if case.support[fact].given:
             return f"{fact} is one of your answers."
@@ -459,6 +464,7 @@ def how(ctx, fact, answer, answers_file, as_json, rules):
       cofactor how intestinal_magnesium_absorption=reduced -a magnesium_status=low
       cofactor how vitamin_d_activation=impaired --answers case.toml --json
     """
+    from .engine import explain, render  # noqa: PLC0415
     session = _session(ctx, rules, as_json)
     reasoner = session.reasoner()
     target = answer_io.parse_fact(reasoner.kb, fact)
@@ -515,6 +521,7 @@ def why_not_command(ctx, fact, answer, answers_file, as_json, rules):
       cofactor why-not calcium_magnesium_ratio=high -a calcium_intake=high
       cofactor why-not vitamin_d_status=low --answers case.toml --json
     """
+    from .engine import counterfactual, explain  # noqa: PLC0415
     session = _session(ctx, rules, as_json)
     reasoner = session.reasoner()
     target = answer_io.parse_fact(reasoner.kb, fact)
@@ -560,6 +567,7 @@ def what_if_command(ctx, changes, answer, answers_file, as_json, rules):
       cofactor what-if -a calcium_intake=high --change magnesium_rich_foods=rarely
       cofactor what-if --answers case.toml --change magnesium_rich_foods=often --json
     """
+    from .engine import counterfactual, render  # noqa: PLC0415
     session = _session(ctx, rules, as_json)
     reasoner = session.reasoner()
     before_answers = _answers(session, answer, answers_file)
@@ -588,6 +596,7 @@ def trace(ctx, answer, answers_file, agenda, as_json, rules):
       cofactor trace -a magnesium_status=low --agenda
       cofactor trace --answers case.toml --json
     """
+    from .engine import render  # noqa: PLC0415
     session = _session(ctx, rules, as_json)
     reasoner = session.reasoner()
     answers = _answers(session, answer, answers_file)
@@ -619,6 +628,7 @@ def rules_command(ctx, concept, as_json, rules):
       cofactor rules --json
       cofactor --rules my-rules.toml rules
     """
+    from .engine import render  # noqa: PLC0415
     session = _session(ctx, rules, as_json)
     kb = session.kb
     chosen = list(kb.rules)
@@ -644,6 +654,7 @@ def concepts(ctx, as_json, rules):
       cofactor concepts
       cofactor concepts --json
     """
+    from .engine import render  # noqa: PLC0415
     session = _session(ctx, rules, as_json)
     kb = session.kb
     if session.as_json:
