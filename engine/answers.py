@@ -3,15 +3,15 @@ checked against the knowledge base."""
 
 from __future__ import annotations
 
-import json
-import tomllib
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Iterable, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Iterable, Mapping, NamedTuple
 
 from .errors import AnswerError
 from .model import Concept, Fact, KnowledgeBase
 from .suggest import closest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
 
 UNKNOWN = "unknown"
 
@@ -21,15 +21,14 @@ def normalize(text: str) -> str:
     return "_".join(text.strip().lower().replace("-", " ").split())
 
 
-@dataclass(frozen=True)
-class Answers:
+class Answers(NamedTuple):
     """The states given for each question, and the questions answered "unknown".
 
     Always kept in a canonical order (concept id, then the concept's own order
     of states), so that nothing depends on the order answers were typed in.
     """
 
-    given: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    given: Mapping[str, tuple[str, ...]] = MappingProxyType({})
     unknown: frozenset[str] = frozenset()
 
     def facts(self) -> tuple[Fact, ...]:
@@ -207,6 +206,10 @@ def build(kb: KnowledgeBase, pairs: Iterable[str] = (), file_answers: Mapping[st
 
 def read_file(path: str | Path) -> dict:
     """Read an answers file: TOML or JSON, chosen by its ending or its content."""
+    import json  # noqa: PLC0415 - only an answers file needs these
+    import tomllib  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
     if not str(path).strip():
         raise AnswerError("the answers file name is empty; name a .toml or .json file", value=str(path))
     path = Path(path)

@@ -11,15 +11,14 @@ message and choose the exit code from its branch:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class CofactorError(Exception):
     """Root of every error raised by the engine."""
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One thing wrong with a rule file, located as precisely as we can."""
 
     path: str

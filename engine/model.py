@@ -1,12 +1,14 @@
 """Plain, immutable data: what a knowledge base is made of.
 
 Nothing here knows about any particular domain, about TOML or about experta.
+The records are named tuples: immutable, compared and hashed by value, and
+cheap to define and to build (a command defines them at every start, and a
+case builds many).
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
 from typing import Mapping, NamedTuple
@@ -50,8 +52,7 @@ class Fact(NamedTuple):
         return {"concept": self.concept, "state": self.state}
 
 
-@dataclass(frozen=True)
-class Condition:
+class Condition(NamedTuple):
     """One item of a rule's ``when`` (or a concept's ``ask_if``).
 
     ``concept = state`` and ``concept in [a, b]`` hold when the concept is
@@ -86,8 +87,7 @@ class Condition:
         }
 
 
-@dataclass(frozen=True)
-class SourceRef:
+class SourceRef(NamedTuple):
     """A sentence of a source document that supports a rule."""
 
     document: str
@@ -97,8 +97,7 @@ class SourceRef:
         return {"document": self.document, "quote": self.quote}
 
 
-@dataclass(frozen=True)
-class Document:
+class Document(NamedTuple):
     id: str
     title: str
     file: str = ""
@@ -108,8 +107,7 @@ class Document:
         return {"id": self.id, "title": self.title, "file": self.file}
 
 
-@dataclass(frozen=True)
-class Concept:
+class Concept(NamedTuple):
     id: str
     label: str
     states: tuple[str, ...]
@@ -145,8 +143,7 @@ class Concept:
         }
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     id: str
     title: str
     when: tuple[Condition, ...]
@@ -177,8 +174,7 @@ class Rule:
         }
 
 
-@dataclass(frozen=True)
-class Loop:
+class Loop(NamedTuple):
     """A named feedback loop of the rule graph, so explanations can name it."""
 
     id: str
@@ -192,25 +188,44 @@ class Loop:
                 "description": self.description or None}
 
 
-@dataclass(frozen=True)
 class KnowledgeBase:
     """Concepts, rules and documents, validated and cross-checked.
 
     Rules are kept sorted by id, so that nothing downstream depends on the
-    order of files or of rules within them.
+    order of files or of rules within them. Read-only: its mappings are
+    read-only views, and its attributes cannot be set again.
     """
+
+    def __init__(self, concepts: Mapping[str, Concept], rules: tuple[Rule, ...], documents: Mapping[str, Document],
+                 files: tuple[str, ...] = (), strata: Mapping[str, int] | None = None, loops: tuple[Loop, ...] = ()):
+        set_ = object.__setattr__
+        set_(self, "concepts", MappingProxyType(dict(concepts)))
+        set_(self, "rules", tuple(rules))
+        set_(self, "documents", MappingProxyType(dict(documents)))
+        set_(self, "files", tuple(files))
+        set_(self, "strata", MappingProxyType(dict(strata or {})))
+        set_(self, "loops", tuple(loops))
 
     concepts: Mapping[str, Concept]
     rules: tuple[Rule, ...]
     documents: Mapping[str, Document]
-    files: tuple[str, ...] = ()
-    strata: Mapping[str, int] = field(default_factory=dict)
-    loops: tuple[Loop, ...] = ()
+    files: tuple[str, ...]
+    strata: Mapping[str, int]
+    loops: tuple[Loop, ...]
 
-    def __post_init__(self):
-        object.__setattr__(self, "concepts", MappingProxyType(dict(self.concepts)))
-        object.__setattr__(self, "documents", MappingProxyType(dict(self.documents)))
-        object.__setattr__(self, "strata", MappingProxyType(dict(self.strata)))
+    def __setattr__(self, name, value):
+        raise AttributeError(f"a knowledge base is read-only: cannot set {name!r}")
+
+    def __eq__(self, other):
+        if not isinstance(other, KnowledgeBase):
+            return NotImplemented
+        return (self.concepts, self.rules, self.documents, self.files, self.strata, self.loops) == (
+            other.concepts, other.rules, other.documents, other.files, other.strata, other.loops)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"KnowledgeBase({len(self.concepts)} concepts, {len(self.rules)} rules, files={list(self.files)})"
 
     @cached_property
     def questions(self) -> tuple[Concept, ...]:

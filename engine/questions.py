@@ -11,8 +11,8 @@ same order, the one that more live rules use comes first.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 from .model import Concept, Condition, Fact, Rule, Strength
 from .reasoning import Case, contradicts
@@ -113,8 +113,7 @@ class Outlook:
         return None
 
 
-@dataclass(frozen=True)
-class Skipped:
+class Skipped(NamedTuple):
     """A question that was not asked, and why."""
 
     concept: Concept

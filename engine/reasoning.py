@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
 from typing import Mapping, NamedTuple
@@ -72,8 +71,7 @@ def contradicts(kb: KnowledgeBase, fact: Fact, states: tuple[str, ...] | set[str
     return fact.state in concept.exclusive or any(s in concept.exclusive for s in states)
 
 
-@dataclass(frozen=True)
-class ConflictSide:
+class ConflictSide(NamedTuple):
     state: str
     given: bool  # the user's answer
     blocked: bool  # concluded by rules but not added: it contradicts the answer
@@ -88,8 +86,7 @@ class ConflictSide:
         }
 
 
-@dataclass(frozen=True)
-class Conflict:
+class Conflict(NamedTuple):
     concept: str
     sides: tuple[ConflictSide, ...]
 
@@ -97,8 +94,7 @@ class Conflict:
         return {"concept": self.concept, "sides": [s.as_json() for s in self.sides]}
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """One firing, as ``trace`` shows it."""
 
     index: int
@@ -122,16 +118,31 @@ class Step:
         return out
 
 
-@dataclass(frozen=True)
 class Case:
-    """The outcome of reasoning over one set of answers."""
+    """The outcome of reasoning over one set of answers (read-only)."""
+
+    __slots__ = ("kb", "answers", "support", "conflicts", "firings", "__dict__")
 
     kb: KnowledgeBase
     answers: Answers
     support: Mapping[Fact, Support]
     conflicts: tuple[Conflict, ...]
-    # each firing as (rule, matched, added, blocked, waiting); see ``steps``
-    firings: tuple[tuple, ...] = ()
+    firings: tuple[tuple, ...]  # each as (rule, matched, added, blocked, waiting); see ``steps``
+
+    def __init__(self, kb: KnowledgeBase, answers: Answers, support: Mapping[Fact, Support],
+                 conflicts: tuple[Conflict, ...], firings: tuple[tuple, ...] = ()):
+        set_ = object.__setattr__
+        set_(self, "kb", kb)
+        set_(self, "answers", answers)
+        set_(self, "support", support)
+        set_(self, "conflicts", conflicts)
+        set_(self, "firings", firings)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"a case is read-only: cannot set {name!r}")
+
+    def __repr__(self) -> str:
+        return f"Case(answers={dict(self.answers.given)}, {len(self.support)} facts, {len(self.firings)} firings)"
 
     @cached_property
     def steps(self) -> tuple[Step, ...]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import textwrap
 
-from .explain import Node, closes_loop, loops_met
+from .explain import Node
+from .loops import closes_loop, loops_met
 from .model import Fact, KnowledgeBase, Rule, Strength
 from .reasoning import Case, Conflict, Support
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Iterable
 
 
@@ -12,6 +11,8 @@ def closest(word: str, choices: Iterable[str]) -> str:
     lowered = {c.lower(): c for c in choices}
     if word.lower() in lowered:
         return lowered[word.lower()]
+    import difflib  # noqa: PLC0415 - only a mistake needs it
+
     found = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     if not found:
         found = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)

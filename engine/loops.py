@@ -1,0 +1,84 @@
+"""The loops a case goes round: found once from its derivations, so that
+every explanation names them the same way.
+
+A loop here is a cycle among the facts of one case (a fact that, through
+other facts, helps to conclude itself), named by the knowledge base's
+``[[loop]]`` table when one covers its concepts.
+"""
+
+from __future__ import annotations
+
+from .graph import strongly_connected
+from .model import Fact, Loop
+from .reasoning import Case
+
+
+def loops_met(case: Case) -> list[tuple[Loop | None, list[Fact]]]:
+    """Loops the case's own derivations go round, each as one cycle in
+    causal order (starting where the case entered it), with the knowledge
+    base's name for it, if any."""
+    edges: dict[str, list[tuple[str, bool]]] = {}
+    names: dict[str, Fact] = {}
+    for support in case.support.values():
+        names[str(support.fact)] = support.fact
+        for just in support.justifications:
+            for premise in just.premises:
+                edges.setdefault(str(premise), []).append((str(support.fact), False))
+    found = []
+    for component in strongly_connected(sorted(names), edges):
+        if len(component) < 2:
+            continue
+        members = set(component)
+        # enter the loop where the case first reached it: an answer, or the
+        # fact derived in the fewest steps
+        start = min(component, key=lambda n: (case.support[names[n]].depth, n))
+        cycle = _cycle_through(start, members, edges)
+        facts = [names[n] for n in cycle]
+        found.append((case.kb.loop_through({names[n].concept for n in component}), facts))
+    return found
+
+
+def _cycle_through(start: str, members: set[str], edges) -> list[str]:
+    """The shortest cycle from ``start`` back to itself inside ``members``."""
+    parent = {start: None}
+    queue = [start]
+    while queue:
+        node = queue.pop(0)
+        for target, _ in sorted(edges.get(node, ())):
+            if target == start:
+                path = [node]
+                while parent[path[-1]] is not None:
+                    path.append(parent[path[-1]])
+                return path[::-1] + [start]
+            if target in members and target not in parent:
+                parent[target] = node
+                queue.append(target)
+    return [start]
+
+
+def closes_loop(case: Case) -> set[int]:
+    """The steps that go round a loop: they add nothing, and what they
+    conclude is among the facts their own premises were first built on."""
+    first: dict[Fact, tuple[Fact, ...]] = {}
+    for step in case.steps:
+        for fact in step.added:
+            first[fact] = step.matched
+    ancestry: dict[Fact, frozenset[Fact]] = {}
+
+    def ancestors(fact: Fact) -> frozenset[Fact]:
+        if fact not in ancestry:
+            ancestry[fact] = frozenset()  # guards against a repeat while computing
+            found = set()
+            for premise in first.get(fact, ()):
+                found.add(premise)
+                found |= ancestors(premise)
+            ancestry[fact] = frozenset(found)
+        return ancestry[fact]
+
+    return {step.index for step in case.steps
+            if not step.added and any(c in ancestors(p) for p in step.matched for c in step.rule.then)}
+
+
+def loops_json(case: Case) -> list[dict]:
+    return [{"loop": loop.id if loop else None, "title": loop.title if loop else None,
+             "facts": [f.as_json() for f in facts]} for loop, facts in loops_met(case)]
