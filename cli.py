@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import click
 
 from .engine import __version__ as VERSION
 from .engine import answers as answer_io
+from .engine import kbcache
 from .engine.answers import Answers, normalize
 from .engine.errors import AnswerError, CofactorError, KnowledgeBaseError, ReasoningError
-from .engine.loader import load
 from .engine.model import Concept, Fact
 from .engine.model import KnowledgeBase
 from .engine.reasoning import DEFAULT_FIRING_LIMIT, Case, Reasoner
@@ -29,7 +26,9 @@ from .engine.reasoning import DEFAULT_FIRING_LIMIT, Case, Reasoner
 # imported inside the commands that use them: a command pays at start-up
 # only for the code it runs.
 
-BUILTIN_RULES = Path(__file__).resolve().with_name("rules")
+# The built-in rule files. A plain string, for start-up (pathlib takes
+# milliseconds to import); BUILTIN_RULES is the same folder as a Path.
+RULES_DIR = os.path.join(os.path.dirname(os.path.realpath(__file__)), "rules")
 DISCLAIMER = ("For learning only: cofactor shows what its two sources claim and how the claims "
               "connect; it does not diagnose or prescribe. Consult a healthcare provider about "
               "your own health.")
@@ -54,21 +53,22 @@ class Interrupted(click.ClickException):
 # Shared state and options
 # ---------------------------------------------------------------------------
 
-@dataclass
 class Session:
     """What the group's options set up for every command: the knowledge base
     is loaded, and compiled for reasoning, only when a command needs it."""
 
-    rules: list[str] = field(default_factory=list)
-    as_json: bool = False
-    firing_limit: int = DEFAULT_FIRING_LIMIT
-    _kb: KnowledgeBase | None = None
-    _reasoner: Reasoner | None = None
+    def __init__(self):
+        self.rules: list[str] = []
+        self.as_json = False
+        self.firing_limit = DEFAULT_FIRING_LIMIT
+        self._kb: KnowledgeBase | None = None
+        self._reasoner: Reasoner | None = None
 
     @property
     def kb(self) -> KnowledgeBase:
         if self._kb is None:
-            self._kb = load([BUILTIN_RULES], self.rules, display_root=BUILTIN_RULES.parent)
+            self._kb = kbcache.load([RULES_DIR], self.rules, display_root=os.path.dirname(RULES_DIR),
+                                    folder=kbcache.cache_dir())
         return self._kb
 
     def reasoner(self) -> Reasoner:
@@ -119,7 +119,7 @@ def _emit_json(data) -> None:
     import json  # noqa: PLC0415 - only JSON output needs it
 
     text = json.dumps(data, indent=2, ensure_ascii=False)
-    if not text.isprintable():
+    if not text.replace("\n", "").isprintable():  # the layout's own newlines stay
         text = "".join(ch if ch.isprintable() or ch == "\n" else json.dumps(ch)[1:-1] for ch in text)
     click.echo(text)
 
@@ -159,7 +159,6 @@ class CofactorGroup(click.Group):
             raise BadValue(_usage_line(exc)) from exc
 
     def invoke(self, ctx: click.Context):
-        from .engine import render  # noqa: PLC0415
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
@@ -167,6 +166,8 @@ class CofactorGroup(click.Group):
         except AnswerError as exc:
             raise BadValue(exc.render()) from exc
         except KnowledgeBaseError as exc:
+            from .engine import render  # noqa: PLC0415
+
             count = len(exc.problems)
             lines = [f"the rule files did not load ({count} problem{'s' if count > 1 else ''}):"]
             lines += [f"  {render.visible(p.render())}" for p in exc.problems]
@@ -236,7 +237,8 @@ def consult(ctx, answer, answers_file, no_input, as_json, rules):
       cofactor consult --no-input --json -a magnesium_status=severely_low
       cofactor consult --answers case.toml --no-input
     """
-    from .engine import explain, questions, render  # noqa: PLC0415
+    from .engine import loops, questions  # noqa: PLC0415
+
     session = _session(ctx, rules, as_json)
     reasoner = session.reasoner()
     answers = _answers(session, answer, answers_file)
@@ -247,10 +249,12 @@ def consult(ctx, answer, answers_file, no_input, as_json, rules):
     if session.as_json:
         data = case.as_json()
         data["not_asked"] = [s.as_json() for s in skipped]
-        data["loops"] = explain.loops_json(case)
+        data["loops"] = loops.loops_json(case)
         data["disclaimer"] = DISCLAIMER
         _emit_json(data)
         return
+    from .engine import render  # noqa: PLC0415
+
     _out(render.case_text(case))
     if skipped:
         _out("")
@@ -287,6 +291,7 @@ def _read_line(prompt: str) -> str:
 def _interview(reasoner: Reasoner, answers: Answers) -> Answers:
     """Ask the questions that still matter, one at a time; returns the answers."""
     from .engine import explain, questions, render  # noqa: PLC0415
+
     kb = reasoner.kb
     history: list[tuple[str, Answers]] = []  # (question, answers before it) for 'back'
     while True:
@@ -341,6 +346,7 @@ def _interview(reasoner: Reasoner, answers: Answers) -> Answers:
 
 def _how_at_prompt(case: Case, rest: str) -> str:
     from .engine import explain, render  # noqa: PLC0415
+
     if not rest.strip():
         if not case.conclusions:
             return "Nothing is concluded yet."
@@ -375,6 +381,7 @@ EXPLAIN_HELP = ("Type a conclusion's number or CONCEPT=STATE to see how it was r
 
 def _explain_loop(reasoner: Reasoner, case: Case) -> None:
     from .engine import counterfactual, explain, render  # noqa: PLC0415
+
     shown = render.numbered_conclusions(case)
     _say("")
     _say(EXPLAIN_HELP)
@@ -433,6 +440,7 @@ def _pick_fact(case: Case, text: str) -> Fact:
 
 def _why_not_text(reasoner: Reasoner, case: Case, fact: Fact) -> str:
     from .engine import counterfactual, explain, render  # noqa: PLC0415
+
     if case.holds(fact):
         if case.support[fact].given:
             return f"{fact} is one of your answers."
@@ -465,6 +473,7 @@ def how(ctx, fact, answer, answers_file, as_json, rules):
       cofactor how vitamin_d_activation=impaired --answers case.toml --json
     """
     from .engine import explain, render  # noqa: PLC0415
+
     session = _session(ctx, rules, as_json)
     reasoner = session.reasoner()
     target = answer_io.parse_fact(reasoner.kb, fact)
@@ -522,6 +531,7 @@ def why_not_command(ctx, fact, answer, answers_file, as_json, rules):
       cofactor why-not vitamin_d_status=low --answers case.toml --json
     """
     from .engine import counterfactual, explain  # noqa: PLC0415
+
     session = _session(ctx, rules, as_json)
     reasoner = session.reasoner()
     target = answer_io.parse_fact(reasoner.kb, fact)
@@ -568,6 +578,7 @@ def what_if_command(ctx, changes, answer, answers_file, as_json, rules):
       cofactor what-if --answers case.toml --change magnesium_rich_foods=often --json
     """
     from .engine import counterfactual, render  # noqa: PLC0415
+
     session = _session(ctx, rules, as_json)
     reasoner = session.reasoner()
     before_answers = _answers(session, answer, answers_file)
@@ -597,6 +608,7 @@ def trace(ctx, answer, answers_file, agenda, as_json, rules):
       cofactor trace --answers case.toml --json
     """
     from .engine import render  # noqa: PLC0415
+
     session = _session(ctx, rules, as_json)
     reasoner = session.reasoner()
     answers = _answers(session, answer, answers_file)
@@ -629,6 +641,7 @@ def rules_command(ctx, concept, as_json, rules):
       cofactor --rules my-rules.toml rules
     """
     from .engine import render  # noqa: PLC0415
+
     session = _session(ctx, rules, as_json)
     kb = session.kb
     chosen = list(kb.rules)
@@ -655,6 +668,7 @@ def concepts(ctx, as_json, rules):
       cofactor concepts --json
     """
     from .engine import render  # noqa: PLC0415
+
     session = _session(ctx, rules, as_json)
     kb = session.kb
     if session.as_json:
@@ -663,6 +677,14 @@ def concepts(ctx, as_json, rules):
         _emit_json([c.as_json() for c in ordered])
     else:
         _out(render.concepts_text(kb))
+
+
+def __getattr__(name: str):
+    if name == "BUILTIN_RULES":
+        from pathlib import Path  # noqa: PLC0415
+
+        return Path(RULES_DIR)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:

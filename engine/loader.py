@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from . import rulefiles
 from .errors import KnowledgeBaseError, Problem
 from .graph import concept_components, negation_strata
 from .model import Concept, Condition, Document, Fact, KnowledgeBase, Loop, Rule, SourceRef, Strength
-from .suggest import closest, did_you_mean
+from .suggest import did_you_mean
 from .syntax import SyntaxProblem, parse_condition, parse_fact
 
 KINDS = ("question", "mechanism", "outcome", "advice")
@@ -95,25 +96,6 @@ class _Collector:
             )
 
 
-MAX_FILE_BYTES = 8 * 1024 * 1024
-
-
-def rule_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Expand folders into the ``*.toml`` files directly inside them, sorted
-    by name. Nothing else is read: no subfolders, and no links that lead out
-    of the folder (they are reported by :func:`load`)."""
-    found: list[Path] = []
-    for given in paths:
-        if not str(given).strip():
-            continue  # reported by load()
-        path = Path(given)
-        if path.is_dir():
-            found.extend(sorted(p for p in path.glob("*.toml") if p.is_file() or p.is_symlink()))
-        else:
-            found.append(path)
-    return found
-
-
 def load(builtin: Iterable[str | Path] = (), extra: Iterable[str | Path] = (), *, display_root: Path | None = None) -> KnowledgeBase:
     """Load and validate the built-in rule files plus any extra ones.
 
@@ -121,71 +103,32 @@ def load(builtin: Iterable[str | Path] = (), extra: Iterable[str | Path] = (), *
     author's ``--rules``) may, to change a built-in rule. Raises
     :class:`KnowledgeBaseError` with every problem found.
     """
+    return build(rulefiles.read(builtin, extra, display_root=display_root))
+
+
+def build(found: Iterable[rulefiles.RuleFile | Problem]) -> KnowledgeBase:
+    """Parse and validate rule files already read (as :func:`rulefiles.read`
+    returns them, with the problems met reading them, in order). Raises
+    :class:`KnowledgeBaseError` with every problem."""
     out = _Collector()
     raws: list[_Raw] = []
-    files: list[str] = []
-    seen: set[Path] = set()
-    for is_builtin, group in ((True, builtin), (False, extra)):
-        group = list(group)
-        expanded = rule_files(group)
-        folders = [Path(g).resolve() for g in group if str(g).strip() and Path(g).is_dir()]
-        for given in group:
-            if not str(given).strip():
-                out.add(None, "empty rule file name", path="--rules",
-                        fix="name a .toml rule file or a folder of them")
-                continue
-            if Path(given).is_dir() and not any(Path(given).glob("*.toml")):
-                out.add(None, "the folder holds no .toml rule files", path=str(given),
-                        fix="name a folder with rule files, or a .toml file")
-        for path in expanded:
-            if path.resolve() in seen:
-                continue  # named twice (or a file inside a folder also named): read it once
-            seen.add(path.resolve())
-            shown = _display(path, display_root)
-            if path.parent.resolve() in folders and path.resolve().parent != path.parent.resolve():
-                out.add(None, f"links to {path.resolve()}, outside the folder given", path=shown,
-                        fix="name that file itself with --rules if you mean to load it")
-                continue
-            files.append(shown)
-            raws.extend(_read_file(path, shown, is_builtin, out))
-    kb = _build(raws, out, tuple(files))
+    shown = []
+    for item in found:
+        if isinstance(item, Problem):
+            out.problems.append(item)
+            continue
+        shown.append(item.shown)
+        raws.extend(_parse(item, out))
+    kb = _build(raws, out, tuple(shown))
     if out.problems:
         raise KnowledgeBaseError(out.problems)
     return kb
 
 
-def _display(path: Path, root: Path | None) -> str:
-    if root is not None:
-        try:
-            return str(path.resolve().relative_to(root.resolve()))
-        except ValueError:
-            pass
-    return str(path)
-
-
-def _read_file(path: Path, shown: str, builtin: bool, out: _Collector) -> list[_Raw]:
-    if not path.exists():
-        out.add(None, "no such file", path=shown, fix="check the path given to --rules")
-        return []
-    if path.is_dir():
-        return []
+def _parse(rule_file: rulefiles.RuleFile, out: _Collector) -> list[_Raw]:
+    shown = rule_file.shown
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            out.add(None, f"the file is too large ({size / 1048576:.1f} MiB; rule files may be at most "
-                    f"{MAX_FILE_BYTES // 1048576} MiB)", path=shown,
-                    fix="split the knowledge into several files, one per topic")
-            return []
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        out.add(None, f"not UTF-8 text (byte {exc.start})", path=shown, fix="save the file as UTF-8")
-        return []
-    except OSError as exc:
-        out.add(None, f"cannot read the file: {exc.strerror or exc}", path=shown,
-                fix="check that the file exists and is readable")
-        return []
-    try:
-        data = tomllib.loads(text)
+        data = tomllib.loads(rule_file.text)
     except tomllib.TOMLDecodeError as exc:
         out.add(None, f"not valid TOML: {exc}", path=shown,
                 fix="see https://toml.io for the syntax; strings need double quotes")
@@ -200,7 +143,7 @@ def _read_file(path: Path, shown: str, builtin: bool, out: _Collector) -> list[_
             out.add(None, f"'{key}' must be an array of tables, written [[{key}]]", path=shown,
                     fix=f"write each {key} under its own [[{key}]] header")
             continue
-        raws.extend(_Raw(key, table, shown, builtin) for table in value)
+        raws.extend(_Raw(key, table, shown, rule_file.builtin) for table in value)
     return raws
 
 
@@ -553,4 +496,4 @@ class _Prefixed:
         self.out.add(raw, message, key=f"{self.prefix}.{key}" if key else self.prefix, fix=fix, path=path)
 
 
-__all__ = ["load", "rule_files", "closest"]
+__all__ = ["build", "load"]

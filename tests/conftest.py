@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,14 @@ from cofactor.engine import answers as answer_io
 
 PROJECT = Path(__file__).resolve().parents[1]
 SHARED = PROJECT.parent / "shared"
+
+
+def pytest_configure(config):
+    """The tests keep their knowledge-base cache in a folder of their own
+    (inherited by the commands they start), never in the user's."""
+    folder = tempfile.mkdtemp(prefix="cofactor-test-cache-")
+    os.environ["COFACTOR_CACHE_DIR"] = folder
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,8 @@ Ctrl-C, and random argument lists."""
 
 from __future__ import annotations
 
+import builtins
+import os
 import tomllib
 from pathlib import Path
 
@@ -56,16 +58,24 @@ def test_very_long_values_are_cut_in_messages():
 
 @pytest.fixture
 def unreadable(monkeypatch):
-    """Make a path unreadable (as root, permission bits would not stop a read)."""
+    """Make a path unreadable (as root, permission bits would not stop a read),
+    whichever way it is read: pathlib or open()."""
     refused = set()
     original = Path.read_bytes
+    original_open = builtins.open
 
     def read_bytes(self):
         if self in refused:
             raise PermissionError(13, "Permission denied")
         return original(self)
 
+    def open_(file, *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and Path(file) in refused:
+            raise PermissionError(13, "Permission denied")
+        return original_open(file, *args, **kwargs)
+
     monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(builtins, "open", open_)
     return refused.add
 
 
