@@ -250,6 +250,12 @@ class KnowledgeBase:
                     index[cond.concept].append(rule)
         return MappingProxyType({k: tuple(v) for k, v in index.items()})
 
+    @cached_property
+    def condition_facts(self) -> Mapping[Condition, tuple[Fact, ...]]:
+        """Every condition of every rule, with the facts it names (built once,
+        for loops that test conditions again and again)."""
+        return MappingProxyType({cond: cond.facts() for rule in self.rules for cond in rule.when})
+
     def rules_concluding(self, fact: Fact) -> tuple[Rule, ...]:
         return self._concluding.get(fact, ())
 

@@ -11,6 +11,7 @@ same order, the one that more live rules use comes first.
 
 from __future__ import annotations
 
+from collections import deque
 from functools import cached_property
 from typing import NamedTuple
 
@@ -35,17 +36,24 @@ class Outlook:
             if not case.answers.settled(q.id):
                 for state in q.states:
                     potential.setdefault(Fact(q.id, state), Strength.GIVEN)
-        changed = True
-        while changed:
-            changed = False
-            for rule in kb.rules:
-                reach = self.reach(rule, potential)
-                if reach is None:
-                    continue
-                for fact in rule.then:
-                    if not self.blocked(fact) and reach > potential.get(fact, 0):
-                        potential[fact] = reach
-                        changed = True
+        # A least fixpoint (reach only grows with potential), so the order
+        # rules are looked at in does not change it: a rule is looked at
+        # again only when a fact one of its conditions names has risen.
+        waiting = deque(kb.rules)
+        queued = {rule.id for rule in kb.rules}
+        while waiting:
+            rule = waiting.popleft()
+            queued.discard(rule.id)
+            reach = self.reach(rule, potential)
+            if reach is None:
+                continue
+            for fact in rule.then:
+                if not self.blocked(fact) and reach > potential.get(fact, 0):
+                    potential[fact] = reach
+                    for user in kb.rules_using(fact.concept):
+                        if user.id not in queued:
+                            queued.add(user.id)
+                            waiting.append(user)
         return potential
 
     @property
@@ -56,16 +64,18 @@ class Outlook:
         """The best strength ``rule`` could still give, or None if it can never fire."""
         potential = self.potential if potential is None else potential
         known = self.case.known
+        facts_of = self.kb.condition_facts
         reach = rule.strength
         for cond in rule.when:
             if cond.negated:
-                if any(f in known for f in cond.facts()):
+                if any(f in known for f in facts_of[cond]):
                     return None
                 continue
-            best = max((potential[f] for f in cond.facts() if f in potential), default=None)
+            best = max((potential[f] for f in facts_of[cond] if f in potential), default=None)
             if best is None:
                 return None
-            reach = min(reach, best)
+            if best < reach:
+                reach = best
         return reach
 
     def blocked(self, fact: Fact) -> bool:
