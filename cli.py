@@ -9,6 +9,7 @@ for an interruption.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import click
@@ -114,14 +115,10 @@ def _answers(session: Session, pairs, answers_file) -> Answers:
 
 
 def _emit_json(data) -> None:
-    """One JSON document; any character that is not printable (a terminal
-    control code from a rule file, say) is written as a \\u escape."""
-    import json  # noqa: PLC0415 - only JSON output needs it
+    """One JSON document, safe to print (see engine/jsontext.py)."""
+    from .engine import jsontext  # noqa: PLC0415 - only JSON output needs it
 
-    text = json.dumps(data, indent=2, ensure_ascii=False)
-    if not text.replace("\n", "").isprintable():  # the layout's own newlines stay
-        text = "".join(ch if ch.isprintable() or ch == "\n" else json.dumps(ch)[1:-1] for ch in text)
-    click.echo(text)
+    click.echo(jsontext.dumps(data, indent=2))
 
 
 def _no_color() -> bool:
@@ -237,7 +234,7 @@ def consult(ctx, answer, answers_file, no_input, as_json, rules):
       cofactor consult --no-input --json -a magnesium_status=severely_low
       cofactor consult --answers case.toml --no-input
     """
-    from .engine import loops, questions  # noqa: PLC0415
+    from .engine import consultation, questions  # noqa: PLC0415
 
     session = _session(ctx, rules, as_json)
     reasoner = session.reasoner()
@@ -245,14 +242,10 @@ def consult(ctx, answer, answers_file, no_input, as_json, rules):
     if not no_input:
         answers = _interview(reasoner, answers)
     case = reasoner.reason(answers)
-    skipped = questions.skipped(case)
     if session.as_json:
-        data = case.as_json()
-        data["not_asked"] = [s.as_json() for s in skipped]
-        data["loops"] = loops.loops_json(case)
-        data["disclaimer"] = DISCLAIMER
-        _emit_json(data)
+        _emit_json({**consultation.as_json(case), "disclaimer": DISCLAIMER})
         return
+    skipped = questions.skipped(case)
     from .engine import render  # noqa: PLC0415
 
     _out(render.case_text(case))
@@ -618,6 +611,145 @@ def trace(ctx, answer, answers_file, agenda, as_json, rules):
                     "steps": [s.as_json(agenda=agenda) for s in case.steps]})
         return
     _out(render.trace_text(case, agenda=agenda))
+
+
+# ---------------------------------------------------------------------------
+# batch
+# ---------------------------------------------------------------------------
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("file", metavar="FILE")
+@click.option("-o", "--output", "output", metavar="OUT",
+              help="Write the results to OUT instead of standard output; a name ending in .csv writes a "
+                   "CSV table.")
+@click.option("--input-format", type=click.Choice(["csv", "jsonl", "toml", "json"]),
+              help="The input's format, when its name does not tell (standard input, '-', always).")
+@click.option("--output-format", type=click.Choice(["jsonl", "csv"]),
+              help="JSON Lines (one consultation's JSON per case; the default) or a CSV table (one column "
+                   "per derived concept).")
+@click.option("--jobs", type=click.IntRange(min=1), metavar="N",
+              help="Processes for a large batch (default: every core this process may use; 1: this one only).")
+@json_option
+@rules_option
+@click.pass_context
+def batch(ctx, file, output, input_format, output_format, jobs, as_json, rules):
+    """Reason over many cases at once (a class's, say) and write what each concludes.
+
+    FILE is a CSV file (a header of question ids, then one case per row; a
+    cell holds a state, several separated by commas, or nothing for
+    unknown), a JSON Lines file (an answers object per line), or a TOML or
+    JSON file of named cases ([alice] tables); '-' reads standard input.
+
+    The results keep the input's order: one consultation's JSON object per
+    line, its row or case first, or a CSV table of each case's answers and
+    conclusions. A case that cannot be read is reported on standard error
+    with its row, the others are still written, and the exit status is 1.
+    A large batch uses every core; progress shows on a terminal.
+
+    \b
+    Examples:
+      cofactor batch class.csv -o results.jsonl
+      cofactor batch class.csv -o table.csv
+      cofactor batch cases.toml --output-format csv
+      cat cases.jsonl | cofactor batch - --input-format jsonl
+    """
+    from .engine import batch as batching  # noqa: PLC0415
+
+    session = _session(ctx, rules, as_json)
+    if session.as_json and output_format == "csv":
+        raise BadValue("--json writes JSON Lines; leave it out to write --output-format csv")
+    reasoner = session.reasoner()
+    write_as = batching.output_format(output, output_format)
+    writer = batching.Writer(reasoner.kb, write_as, {"disclaimer": DISCLAIMER} if write_as == "jsonl" else {})
+    with _batch_input(file) as source:
+        read_as = batching.input_format(file, input_format)
+        cases = batching.read_cases(reasoner.kb, source, read_as)
+        with _batch_output(output, file) as sink:
+            table = None
+            if write_as == "csv":
+                import csv  # noqa: PLC0415
+
+                table = csv.writer(sink, lineterminator="\n")
+                table.writerow(writer.header())
+            outcomes = batching.run(reasoner, writer, cases, jobs=jobs)
+            done, failed = _write_batch(outcomes, sink, table, batching.count_cases(file, read_as))
+    if not done:
+        _say("The input holds no cases.", fg="yellow")
+    if failed:
+        rest = done - failed
+        written = "none was written" if not rest else "the other case was written" if rest == 1 else \
+            f"the other {rest} were written"
+        raise click.ClickException(f"{failed} of {done} cases could not be reasoned over (see above); {written}.")
+
+
+@contextlib.contextmanager
+def _batch_input(file: str):
+    if file == "-":
+        yield sys.stdin
+        return
+    try:
+        handle = open(file, encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        shown = answer_io.shown_path(file)
+        if isinstance(exc, FileNotFoundError):
+            raise BadValue(f"batch file '{shown}' does not exist") from None
+        if isinstance(exc, IsADirectoryError):
+            raise BadValue(f"batch file '{shown}' is a folder; name a .csv, .jsonl, .toml or .json file") from None
+        raise BadValue(f"cannot read batch file '{shown}': {exc.strerror or exc}") from None
+    with handle:
+        try:
+            yield handle
+        except UnicodeDecodeError:
+            raise BadValue(f"batch file '{answer_io.shown_path(file)}' is not UTF-8 text") from None
+
+
+@contextlib.contextmanager
+def _batch_output(output: str | None, file: str):
+    if output is None:
+        yield sys.stdout
+        return
+    if file != "-" and os.path.exists(output) and os.path.exists(file) and os.path.samefile(output, file):
+        raise BadValue(f"the output '{answer_io.shown_path(output)}' is the input; name another file")
+    try:
+        handle = open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise BadValue(f"cannot write '{answer_io.shown_path(output)}': {exc.strerror or exc}") from None
+    with handle:
+        yield handle
+
+
+def _write_batch(outcomes, sink, table, total: int | None) -> tuple[int, int]:
+    """Writes each outcome as it comes, reports each failure; (cases, failures)."""
+    bar = None
+    if sys.stderr.isatty():
+        bar = click.progressbar(length=total, label="Reasoning", file=sys.stderr, show_pos=True,
+                                update_min_steps=max(1, (total or 0) // 100))
+        bar.__enter__()
+    done = failed = 0
+    try:
+        for outcome in outcomes:
+            done += 1
+            if outcome.error:
+                failed += 1
+                where = f"row {outcome.label}" if isinstance(outcome.label, int) else \
+                    f"case '{answer_io.shown(str(outcome.label))}'"
+                if bar is not None:
+                    click.echo("\r\033[K", nl=False, err=True)  # clear the bar's line first
+                _say(f"{where}: {outcome.error}", fg="red")
+            elif table is not None:
+                table.writerow(outcome.output)
+            else:
+                sink.write(outcome.output + "\n")
+            if bar is not None:
+                bar.update(1)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted after {done} cases; those were written.") from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot write the results: {exc.strerror or exc}") from None
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    return done, failed
 
 
 # ---------------------------------------------------------------------------

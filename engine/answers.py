@@ -75,7 +75,7 @@ def find_concept(kb: KnowledgeBase, text: str, *, questions_only: bool = False) 
                 concept = candidate
                 break
     if concept is None:
-        raise AnswerError(f"unknown concept '{_shown(text)}'", value=text,
+        raise AnswerError(f"unknown concept '{shown(text)}'", value=text,
                           suggestion=closest(key, pool), allowed=pool)
     if questions_only and not concept.is_question:
         raise AnswerError(
@@ -92,19 +92,20 @@ def find_state(concept: Concept, text: str) -> str:
     allowed = list(concept.states) + ([UNKNOWN] if concept.is_question else [])
     if not key:
         raise AnswerError(f"no state given for '{concept.id}'", value=text, allowed=allowed)
-    raise AnswerError(f"'{_shown(text)}' is not a state of '{concept.id}'", value=text,
+    raise AnswerError(f"'{shown(text)}' is not a state of '{concept.id}'", value=text,
                       allowed=allowed, suggestion=closest(key, allowed))
 
 
-def _shown(text: str, limit: int = 60) -> str:
-    """The user's text, safe to print on one line and not overly long."""
+def shown(text: str, limit: int | None = 60) -> str:
+    """Text someone typed (or a file held), safe to print on one line: control
+    characters made visible, and at most ``limit`` characters of it."""
     safe = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
-    return safe if len(safe) <= limit else safe[:limit] + "..."
+    return safe if limit is None or len(safe) <= limit else safe[:limit] + "..."
 
 
-def _shown_path(path) -> str:
+def shown_path(path) -> str:
     """A path, safe to print; a very long one keeps its end, which names the file."""
-    safe = _shown(str(path), limit=1 << 30)
+    safe = shown(str(path), limit=None)
     return safe if len(safe) <= 160 else "..." + safe[-157:]
 
 
@@ -118,16 +119,16 @@ def split_pair(text: str, kb: KnowledgeBase | None = None) -> tuple[str, list[st
     """``concept=state`` or ``concept=s1,s2`` -> (concept, [states])."""
     if "=" not in text:
         hint = f", e.g. {example(kb)}" if kb is not None else ""
-        raise AnswerError(f"malformed answer '{_shown(text)}': expected CONCEPT=STATE{hint}", value=text)
+        raise AnswerError(f"malformed answer '{shown(text)}': expected CONCEPT=STATE{hint}", value=text)
     concept, _, states = text.partition("=")
     if "=" in states:
-        raise AnswerError(f"malformed answer '{_shown(text)}': one '=' between concept and state", value=text)
+        raise AnswerError(f"malformed answer '{shown(text)}': one '=' between concept and state", value=text)
     if not concept.strip():
-        raise AnswerError(f"malformed answer '{_shown(text)}': the concept is missing before '='",
+        raise AnswerError(f"malformed answer '{shown(text)}': the concept is missing before '='",
                           value=text)
     parts = [s for s in states.split(",")]
     if not states.strip() or any(not p.strip() for p in parts):
-        raise AnswerError(f"malformed answer '{_shown(text)}': a state is missing after '='",
+        raise AnswerError(f"malformed answer '{shown(text)}': a state is missing after '='",
                           value=text)
     return concept, parts
 
@@ -137,11 +138,11 @@ def parse_fact(kb: KnowledgeBase, text: str) -> Fact:
     concept_text, states = split_pair(text, kb)
     concept = find_concept(kb, concept_text)
     if len(states) != 1:
-        raise AnswerError(f"'{_shown(text)}' names several states; name one", value=text,
+        raise AnswerError(f"'{shown(text)}' names several states; name one", value=text,
                           allowed=concept.states)
     state = normalize(states[0])
     if state not in concept.states:
-        raise AnswerError(f"'{_shown(states[0])}' is not a state of '{concept.id}'", value=states[0],
+        raise AnswerError(f"'{shown(states[0])}' is not a state of '{concept.id}'", value=states[0],
                           allowed=concept.states, suggestion=closest(state, concept.states))
     return Fact(concept.id, state)
 
@@ -150,7 +151,7 @@ def check_states(concept: Concept, states: list[str], text: str) -> list[str]:
     """Validate a list of states given for one question; [] means unknown."""
     if UNKNOWN in states:
         if len(states) > 1:
-            raise AnswerError(f"'{_shown(text)}': 'unknown' cannot be combined with other states",
+            raise AnswerError(f"'{shown(text)}': 'unknown' cannot be combined with other states",
                               value=text)
         return []
     if len(set(states)) > 1 and not concept.multi:
@@ -174,7 +175,7 @@ def build(kb: KnowledgeBase, pairs: Iterable[str] = (), file_answers: Mapping[st
             elif isinstance(value, list) and all(isinstance(v, str) for v in value):
                 values = list(value)
             else:
-                raise AnswerError(f"answers file: the value of '{_shown(str(key))}' must be a state "
+                raise AnswerError(f"answers file: the value of '{shown(str(key))}' must be a state "
                                   "or a list of states", value=str(key))
             concept = find_concept(kb, str(key), questions_only=True)
             if not values:
@@ -214,16 +215,16 @@ def read_file(path: str | Path) -> dict:
         raise AnswerError("the answers file name is empty; name a .toml or .json file", value=str(path))
     path = Path(path)
     if path.is_dir():
-        raise AnswerError(f"answers file '{_shown_path(path)}' is a folder; name a .toml or .json file",
+        raise AnswerError(f"answers file '{shown_path(path)}' is a folder; name a .toml or .json file",
                           value=str(path))
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise AnswerError(f"answers file '{_shown_path(path)}' does not exist", value=str(path)) from None
+        raise AnswerError(f"answers file '{shown_path(path)}' does not exist", value=str(path)) from None
     except UnicodeDecodeError:
-        raise AnswerError(f"answers file '{_shown_path(path)}' is not UTF-8 text", value=str(path)) from None
+        raise AnswerError(f"answers file '{shown_path(path)}' is not UTF-8 text", value=str(path)) from None
     except OSError as exc:
-        raise AnswerError(f"cannot read answers file '{_shown_path(path)}': {exc.strerror or exc}",
+        raise AnswerError(f"cannot read answers file '{shown_path(path)}': {exc.strerror or exc}",
                           value=str(path)) from None
     suffix = path.suffix.lower()
     attempts = ("json", "toml") if suffix == ".json" or (suffix != ".toml" and text.lstrip().startswith("{")) \
@@ -238,8 +239,8 @@ def read_file(path: str | Path) -> dict:
                 break
             continue
         if not isinstance(data, dict):
-            raise AnswerError(f"answers file '{_shown_path(path)}' must hold a mapping of concept ids "
+            raise AnswerError(f"answers file '{shown_path(path)}' must hold a mapping of concept ids "
                               "to states, e.g. {\"concept\": \"state\"}", value=str(path))
         return data
-    raise AnswerError(f"answers file '{_shown_path(path)}' is not valid {' or '.join(a.upper() for a in attempts[:len(errors)])}"
+    raise AnswerError(f"answers file '{shown_path(path)}' is not valid {' or '.join(a.upper() for a in attempts[:len(errors)])}"
                       f" ({errors[0]})", value=str(path))

@@ -96,10 +96,10 @@ def display(path: str, root: str | None, real: str) -> str:
     resolved."""
     if root is not None and real.startswith(root.rstrip(os.sep) + os.sep):
         return real[len(root.rstrip(os.sep)) + 1:]  # normalized already
-    return _shown(path)
+    return _as_given(path)
 
 
-def _shown(path: str) -> str:
+def _as_given(path: str) -> str:
     from pathlib import PurePath  # noqa: PLC0415 - a path as pathlib spells it (no './', no '//')
 
     return str(PurePath(path))

@@ -9,7 +9,7 @@ import pytest
 from cofactor.cli import cli
 from conftest import facts_of
 
-COMMANDS = ["consult", "how", "why-not", "what-if", "trace", "rules", "concepts"]
+COMMANDS = ["consult", "how", "why-not", "what-if", "trace", "rules", "concepts", "batch"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
