@@ -1,0 +1,54 @@
+"""Interleaved, repeated timing: the machine is shared and noisy, so the
+things compared are run in turn (A B C, B C A, ...) in every round, and each
+figure is the median of its rounds. A ratio is taken between figures of the
+same run."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import time
+from typing import Callable, Mapping, Sequence
+
+
+def interleaved(candidates: Mapping[str, Callable[[], object]], *, rounds: int, calls: int = 1) -> dict:
+    """Seconds per call of each candidate: ``rounds`` rounds, each candidate
+    ``calls`` times in a row per round, the order rotated each round.
+    Returns ``{name: {"median": s, "samples": [s, ...]}}``."""
+    names = list(candidates)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for round_ in range(rounds):
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            fn = candidates[name]
+            start = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            samples[name].append((time.perf_counter() - start) / calls)
+    return {name: summary(values) for name, values in samples.items()}
+
+
+def processes(commands: Mapping[str, Sequence[str]], *, rounds: int, env: Mapping[str, str] | None = None,
+              warmup: int = 1) -> dict:
+    """Wall seconds of whole processes, interleaved like :func:`interleaved`;
+    each command runs ``warmup`` times first, uncounted."""
+    def run(argv) -> float:
+        start = time.perf_counter()
+        done = subprocess.run(list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, check=False)
+        elapsed = time.perf_counter() - start
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr.decode()[-500:]}")
+        return elapsed
+
+    for argv in commands.values():
+        for _ in range(warmup):
+            run(argv)
+    return interleaved({name: (lambda argv=argv: run(argv)) for name, argv in commands.items()}, rounds=rounds)
+
+
+def summary(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "samples": values}
+
+
+def ratio(a: dict, b: dict) -> float:
+    return a["median"] / b["median"]
