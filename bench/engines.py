@@ -37,8 +37,10 @@ class CofactorEngine:
 
     @staticmethod
     def run(reasoner: Reasoner, answers: Answers) -> frozenset[tuple[str, str]]:
+        # the derived facts, as the other engines give them back (case.conclusions
+        # would also sort them for display)
         case = reasoner.reason(answers)
-        return frozenset((s.fact.concept, s.fact.state) for s in case.conclusions)
+        return frozenset(fact for fact, support in case.support.items() if not support.given)
 
     @staticmethod
     def firings(reasoner: Reasoner, answers: Answers) -> int:

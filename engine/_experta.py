@@ -114,7 +114,8 @@ class IndexedFactList(experta.factlist.FactList):
     experta keys each fact by a frozenset of its class and fields, and runs
     its field validators and a log call on every declaration. A ``_Datum``
     has two string fields and no validators: its key is the pair, and it is
-    entered directly. Any other fact takes experta's own way.
+    entered directly, as is experta's initial fact (no fields at all). Any
+    other fact takes experta's own way.
     """
 
     @staticmethod
@@ -124,9 +125,12 @@ class IndexedFactList(experta.factlist.FactList):
         return experta.factlist.FactList._get_fact_id(fact)
 
     def declare(self, fact):
-        if fact.__class__ is not _Datum:
+        if fact.__class__ is _Datum:
+            key = (fact["concept"], fact["state"])
+        elif fact.__class__ is _INITIAL_FACT:  # every reset declares it
+            key = _INITIAL_KEY
+        else:
             return super().declare(fact)
-        key = (fact["concept"], fact["state"])
         counter = self.reference_counter
         if key in counter and not self.duplication:
             return None
@@ -137,6 +141,10 @@ class IndexedFactList(experta.factlist.FactList):
         self.added.append(fact)
         counter[key] = counter.get(key, 0) + 1
         return fact
+
+
+_INITIAL_FACT = experta.fact.InitialFact
+_INITIAL_KEY = experta.factlist.FactList._get_fact_id(experta.fact.InitialFact())
 
 
 class IndexedActivation(experta.activation.Activation):
@@ -340,7 +348,11 @@ class IndexedMatcher(experta.abstract.Matcher):
             else:
                 found = entries(fact)
             for compiled, position in found:
-                if position < 0:
+                if compiled.simple:  # one condition, no NOT: nothing to join or keep (inline: the usual case)
+                    bind = compiled.binds[0]
+                    added[IndexedActivation(compiled.rule, (fact,), {} if bind is None else {bind: fact},
+                                            compiled.order, compiled.action)] = None
+                elif position < 0:
                     self._block(compiled, added, removed)
                 else:
                     join(compiled, position, fact, added)
@@ -366,12 +378,6 @@ class IndexedMatcher(experta.abstract.Matcher):
         return found
 
     def _join(self, compiled: _Compiled, position: int, fact, added: dict) -> None:
-        if compiled.simple:
-            bind = compiled.binds[0]
-            activation = IndexedActivation(compiled.rule, (fact,), {} if bind is None else {bind: fact},
-                                           compiled.order, compiled.action)
-            added[activation] = None
-            return
         if compiled.epoch is not self._epoch:
             compiled.renew(self._epoch)
             self._touched.append(compiled)

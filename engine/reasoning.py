@@ -10,7 +10,7 @@ state of an answered concept is recorded as a conflict and adds nothing.
 from __future__ import annotations
 
 import gc
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import cached_property
 from types import MappingProxyType
 from typing import Mapping, NamedTuple
@@ -21,6 +21,7 @@ from .errors import FiringLimitExceeded
 from .model import Fact, KnowledgeBase, Rule, Strength
 
 DEFAULT_FIRING_LIMIT = 100_000
+PAUSE_COLLECTOR_FROM = 500  # rules: from here, the garbage collector is paused while a case is reasoned
 KIND_ORDER = {"mechanism": 0, "outcome": 1, "advice": 2, "question": 3}
 
 
@@ -200,6 +201,7 @@ class Reasoner:
         self.kb = kb
         self.firing_limit = firing_limit
         self._compiled = CompiledKnowledgeBase(kb)
+        self._pause_collector = len(kb.rules) >= PAUSE_COLLECTOR_FROM
 
     def reason(self, answers: Answers, *, agenda: bool = False) -> Case:
         """Reason over ``answers``; with ``agenda``, each step also records
@@ -242,7 +244,7 @@ class Reasoner:
                 raise FiringLimitExceeded(limit, [f[0].id for f in firings[-3:]])
             return added
 
-        with _collector_paused():
+        with _collector_paused() if self._pause_collector else nullcontext():
             self._compiled.run(sorted(given), on_fire, limit=limit, agenda=agenda)
             return _assemble(kb, answers, given, justified, blocked, tuple(firings), settled=not late)
 
@@ -255,7 +257,9 @@ def _collector_paused():
     no reference cycles; every collection the allocations trigger would walk
     every object of the knowledge base, so with a large one the collector,
     not the reasoning, would dominate. Reference counting still frees
-    everything; the collector's state is restored afterwards.
+    everything; the collector's state is restored afterwards. (With a small
+    knowledge base a case makes too few objects for this to matter, and it
+    is not done: see ``PAUSE_COLLECTOR_FROM``.)
     """
     if not gc.isenabled():
         yield
@@ -328,8 +332,10 @@ def _assemble(kb: KnowledgeBase, answers: Answers, given: set[Fact], justified: 
         if fact in given:
             support[fact] = _new(Support, (fact, strength[fact], True, justs, 0, best.get(fact), None))
             continue
-        found = weakest.get(fact)
-        if found is None:
+        j = best[fact]
+        if j.rule.strength == strength[fact]:
+            found = j.rule  # the usual case: the best route's own rule
+        elif (found := weakest.get(fact)) is None:
             path = []
             at = fact
             while True:
@@ -348,10 +354,14 @@ def _assemble(kb: KnowledgeBase, answers: Answers, given: set[Fact], justified: 
         support[fact] = _new(Support, (fact, strength[fact], False, justs, depth[fact], best[fact], found))
 
     # a conflict needs two facts of one concept
+    concepts = [f.concept for f in support]
+    concepts.extend(f.concept for f in blocked)
+    conflicts: list[Conflict] = []
+    if len(set(concepts)) == len(concepts):
+        return Case(kb, answers, MappingProxyType(support), (), firings)
     by_concept: dict[str, list[Fact]] = {}
     for fact in (*support, *blocked):
         by_concept.setdefault(fact.concept, []).append(fact)
-    conflicts = []
     for concept_id in sorted(c for c, facts in by_concept.items() if len(facts) > 1):
         concept = kb.concepts[concept_id]
         facts = sorted(by_concept[concept_id], key=lambda f: concept.states.index(f.state))
