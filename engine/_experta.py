@@ -103,6 +103,16 @@ class _Datum(experta.Fact):
         dict.__setitem__(datum, "__model__", fact)
         return datum
 
+    @classmethod
+    def pattern(cls, concept: str, state) -> "_Datum":
+        """A pattern of a rule: ``concept`` and a ``state`` test (a value, or
+        experta's ``L(a) | L(b)``), built as experta's ``__init__`` would
+        build it (its values need no freezing: they are hashable already)."""
+        datum = dict.__new__(cls)
+        dict.__setitem__(datum, "concept", concept)
+        dict.__setitem__(datum, "state", state)
+        return datum
+
 
 # ---------------------------------------------------------------------------
 # experta, made to scale: working memory, matcher, agenda and strategy
@@ -625,7 +635,7 @@ def _compile_rule(index: int, rule: Rule, stratum: int):
             state = experta.L(cond.states[0])
             for other in cond.states[1:]:
                 state = state | experta.L(other)
-        pattern = _Datum(concept=cond.concept, state=state)
+        pattern = _Datum.pattern(cond.concept, state)
         if cond.negated:
             patterns.append(experta.NOT(pattern))
         else:

@@ -61,6 +61,17 @@ def read(builtin: Iterable[str | Path] = (), extra: Iterable[str | Path] = (), *
     found: list[RuleFile | Problem] = []
     seen: set[str] = set()
     root = os.path.realpath(display_root) if display_root is not None else None
+    folder_of: dict[str, str] = {}  # each folder resolved once
+
+    def resolved(path: str) -> tuple[str, str]:
+        """The path resolved, and its folder resolved."""
+        folder = os.path.dirname(path)
+        if folder not in folder_of:
+            folder_of[folder] = os.path.realpath(folder)
+        parent = folder_of[folder]
+        real = os.path.realpath(path) if os.path.islink(path) else os.path.join(parent, os.path.basename(path))
+        return real, parent
+
     for is_builtin, group in ((True, builtin), (False, extra)):
         named = [os.fspath(g) for g in group]
         expanded = rule_files(named)
@@ -74,12 +85,11 @@ def read(builtin: Iterable[str | Path] = (), extra: Iterable[str | Path] = (), *
                 found.append(Problem(path=given, message="the folder holds no .toml rule files",
                                      fix="name a folder with rule files, or a .toml file"))
         for path in expanded:
-            real = os.path.realpath(path)
+            real, parent = resolved(path)
             if real in seen:
                 continue  # named twice (or a file inside a folder also named): read it once
             seen.add(real)
             shown = display(path, root, real)
-            parent = os.path.realpath(os.path.dirname(path))
             if parent in folders and os.path.dirname(real) != parent:
                 found.append(Problem(path=shown, message=f"links to {real}, outside the folder given",
                                      fix="name that file itself with --rules if you mean to load it"))
