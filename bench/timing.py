@@ -11,15 +11,19 @@ import time
 from typing import Callable, Mapping, Sequence
 
 
-def interleaved(candidates: Mapping[str, Callable[[], object]], *, rounds: int, calls: int = 1) -> dict:
+def interleaved(candidates: Mapping[str, Callable[[], object]], *, rounds: int, calls: int = 1,
+                setup: Mapping[str, Callable[[], object]] | None = None) -> dict:
     """Seconds per call of each candidate: ``rounds`` rounds, each candidate
-    ``calls`` times in a row per round, the order rotated each round.
+    ``calls`` times in a row per round, the order rotated each round;
+    ``setup[name]``, if given, runs (untimed) before each of its rounds.
     Returns ``{name: {"median": s, "samples": [s, ...]}}``."""
     names = list(candidates)
     samples: dict[str, list[float]] = {name: [] for name in names}
     for round_ in range(rounds):
         shift = round_ % len(names)
         for name in names[shift:] + names[:shift]:
+            if setup and name in setup:
+                setup[name]()
             fn = candidates[name]
             start = time.perf_counter()
             for _ in range(calls):

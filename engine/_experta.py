@@ -118,6 +118,14 @@ class _Datum(experta.Fact):
 # experta, made to scale: working memory, matcher, agenda and strategy
 # ---------------------------------------------------------------------------
 
+class _Datums(dict):
+    """Fact -> its ``_Datum``, made on first use."""
+
+    def __missing__(self, fact: Fact) -> _Datum:
+        datum = self[fact] = _Datum.of(fact)
+        return datum
+
+
 class IndexedFactList(experta.factlist.FactList):
     """experta's fact list, with a fast path for cofactor's facts.
 
@@ -541,10 +549,19 @@ class ScalingEngine(experta.KnowledgeEngine):
     ``run`` is experta's loop without its per-firing log line (built even
     when nobody listens) and context copy; ``reset`` declares experta's
     initial fact only: this engine has no ``DefFacts``.
+
+    ``datum(fact)`` is the experta fact for one of the engine's facts, made
+    once and used in every run: nothing in this engine hashes a fact or
+    keeps one past a reset (the fact list keys on concept and state, the
+    matcher works by identity), and each declaration gives it its new id.
     """
 
     __matcher__ = IndexedMatcher
     __strategy__ = DepthOrder
+
+    def __init__(self):
+        super().__init__()
+        self.datum = _Datums().__getitem__
 
     def get_rules(self):
         rules = []
@@ -643,20 +660,18 @@ def _compile_rule(index: int, rule: Rule, stratum: int):
             bound.append(name)
             patterns.append(name << pattern)
     names = tuple(bound)
-    of = _Datum.of
-
     if len(names) == 1:
         name = names[0]
 
         def fire(engine, **matched):
             new = engine._cofactor_on_fire(rule, (matched[name]["__model__"],))
             if new:
-                engine.declare(*map(of, new))
+                engine.declare(*map(engine.datum, new))
     else:
         def fire(engine, **matched):
             new = engine._cofactor_on_fire(rule, tuple([matched[n]["__model__"] for n in names]))
             if new:
-                engine.declare(*map(of, new))
+                engine.declare(*map(engine.datum, new))
 
     fire.cofactor_index = index
     fire.cofactor_rule = rule
@@ -689,7 +704,7 @@ class CompiledKnowledgeBase:
             engine._cofactor_on_fire = on_fire
         try:
             engine.reset()
-            facts = [_Datum.of(f) for f in answers]
+            facts = [engine.datum(f) for f in answers]
             if facts:
                 engine.declare(*facts)
             engine.run(limit + 1)
