@@ -715,6 +715,10 @@ class CompiledKnowledgeBase:
         finally:
             engine.running = False
             engine._cofactor_on_fire = None
+            # every run starts from a reset: what the matcher holds for this
+            # one is released now rather than at the next reset, so it is
+            # never there for the garbage collector to walk
+            engine.matcher.reset()
 
 
 def _waiting(engine) -> Waiting:

@@ -180,23 +180,26 @@ def test_the_firing_order_is_total_whatever_the_order_rules_are_defined_in(kb):
     assert keys == sorted(keys) and len(set(keys)) == len(keys)
 
 
-def test_a_reset_releases_only_what_the_last_run_touched(kb, reasoner, monkeypatch):
-    released = []
-    original = _experta._Compiled.release
+def test_a_run_releases_what_it_touched_and_only_that(kb, reasoner, monkeypatch):
+    renewed, released = [], []
+    original_renew, original_release = _experta._Compiled.renew, _experta._Compiled.release
+
+    def renew(self, epoch):
+        renewed.append(self)
+        original_renew(self, epoch)
 
     def release(self):
-        original(self)
+        original_release(self)
         released.append((self, self.memory, self.live))
 
+    monkeypatch.setattr(_experta._Compiled, "renew", renew)
     monkeypatch.setattr(_experta._Compiled, "release", release)
-    matcher = reasoner._compiled._engine.matcher
-    reasoner.reason(answer_io.build(kb, ["magnesium_status=low"]))
-    touched = list(matcher._touched)
-    released.clear()  # what this first run's reset released was an earlier test's
-    reasoner.reason(answer_io.build(kb, ["magnesium_status=adequate"]))
-    assert [r[0] for r in released] == touched
-    assert 0 < len(touched) < len(kb.rules)
+    reasoner.reason(answer_io.build(kb, ["magnesium_status=low", "magnesium_deficiency_chronic=yes"]))
+    # what the run touched is released when it ends, whatever the number of rules
+    assert [r[0] for r in released] == renewed
+    assert 0 < len(renewed) < len(kb.rules)
     assert all(memory == [] and live == [] for _, memory, live in released)
+    assert reasoner._compiled._engine.matcher._touched == []
 
 
 @pytest.mark.parametrize("enabled", [True, False])
