@@ -343,10 +343,10 @@ def report(results: dict) -> None:
           f"{s['startup']['consult/pass']:.2f}x   floor / pass {s['startup']['floor/pass']:.2f}x\n")
     b = s["builtin"]
     names = list(b["build"])
-    print(f"{'built-in knowledge base (' + str(b['rules']) + ' rules)':<34}" + "".join(f"{n:>12}" for n in names))
-    print(f"  {'build':<32}" + "".join(f"{_t(b['build'][n]['median']):>12}" for n in names))
+    print(f"{'built-in knowledge base (' + str(b['rules']) + ' rules)':<42}" + "".join(f"{n:>12}" for n in names))
+    print(f"  {'build':<40}" + "".join(f"{_t(b['build'][n]['median']):>12}" for n in names))
     for label in ("one answer", "six answers"):
-        print(f"  {'consultation, ' + label + ' (' + str(b[label]['firings']) + ' firings)':<32}"
+        print(f"  {'consultation, ' + label + ' (' + str(b[label]['firings']) + ' firings)':<40}"
               + "".join(f"{_t(b[label]['figures'][n]['median']):>12}" for n in names))
     print(f"  cofactor/clips: one answer {b['one answer']['cofactor/clips'] or 0:.2f}x, six answers "
           f"{b['six answers']['cofactor/clips'] or 0:.2f}x; build cofactor/experta {b['build cofactor/experta']:.2f}x\n")
