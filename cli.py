@@ -720,35 +720,31 @@ def _batch_output(output: str | None, file: str):
 
 def _write_batch(outcomes, sink, table, total: int | None) -> tuple[int, int]:
     """Writes each outcome as it comes, reports each failure; (cases, failures)."""
-    bar = None
-    if sys.stderr.isatty():
-        bar = click.progressbar(length=total, label="Reasoning", file=sys.stderr, show_pos=True,
-                                update_min_steps=max(1, (total or 0) // 100))
-        bar.__enter__()
+    shown = sys.stderr.isatty()
+    progress = click.progressbar(length=total, label="Reasoning", file=sys.stderr, show_pos=True,
+                                 update_min_steps=max(1, (total or 0) // 100)) if shown else contextlib.nullcontext()
     done = failed = 0
-    try:
-        for outcome in outcomes:
-            done += 1
-            if outcome.error:
-                failed += 1
-                where = f"row {outcome.label}" if isinstance(outcome.label, int) else \
-                    f"case '{answer_io.shown(str(outcome.label))}'"
-                if bar is not None:
-                    click.echo("\r\033[K", nl=False, err=True)  # clear the bar's line first
-                _say(f"{where}: {outcome.error}", fg="red")
-            elif table is not None:
-                table.writerow(outcome.output)
-            else:
-                sink.write(outcome.output + "\n")
-            if bar is not None:
-                bar.update(1)
-    except KeyboardInterrupt:
-        raise Interrupted(f"interrupted after {done} cases; those were written.") from None
-    except OSError as exc:
-        raise click.ClickException(f"cannot write the results: {exc.strerror or exc}") from None
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+    with progress as bar:
+        try:
+            for outcome in outcomes:
+                done += 1
+                if outcome.error:
+                    failed += 1
+                    where = f"row {outcome.label}" if isinstance(outcome.label, int) else \
+                        f"case '{answer_io.shown(str(outcome.label))}'"
+                    if shown:
+                        click.echo("\r\033[K", nl=False, err=True)  # clear the bar's line first
+                    _say(f"{where}: {outcome.error}", fg="red")
+                elif table is not None:
+                    table.writerow(outcome.output)
+                else:
+                    sink.write(outcome.output + "\n")
+                if shown:
+                    bar.update(1)
+        except KeyboardInterrupt:
+            raise Interrupted(f"interrupted after {done} cases; those were written.") from None
+        except OSError as exc:
+            raise click.ClickException(f"cannot write the results: {exc.strerror or exc}") from None
     return done, failed
 
 

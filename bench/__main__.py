@@ -159,10 +159,10 @@ def builtin(available, *, rounds: int) -> dict:
     for label, pairs in (("one answer", ONE_ANSWER), ("six answers", SIX_ANSWERS)):
         answers = answer_io.build(kb, pairs)
         agree([answers], available, built)
-        figures = interleaved({e.name: (lambda e=e: e.run(built[e.name], answers)) for e in available},
+        figures = interleaved({e.name: (lambda e=e: built[e.name].run(answers)) for e in available},
                               rounds=rounds, calls=200, setup=fresh(available, built, kb))
         out[label] = {"answers": pairs, "figures": figures,
-                      "firings": engines.CofactorEngine.firings(built["cofactor"], answers),
+                      "firings": built["cofactor"].firings(answers),
                       "cofactor/clips": ratio(figures["cofactor"], figures["clips"]) if "clips" in figures else None,
                       "cofactor/experta": ratio(figures["cofactor"], figures["experta"])}
     out["build cofactor/experta"] = ratio(builds["cofactor"], builds["experta"])
@@ -179,7 +179,7 @@ def fresh(available, built: dict, kb) -> dict:
 def agree(cases, available, built) -> int:
     """Every engine derives the same facts on every case."""
     for index, answers in enumerate(cases):
-        found = {e.name: e.run(built[e.name], answers) for e in available}
+        found = {e.name: built[e.name].run(answers) for e in available}
         if len(set(found.values())) != 1:
             first = found["cofactor"]
             raise Disagreement(f"case {index} ({dict(answers.given)}): " + "; ".join(
@@ -210,7 +210,7 @@ def synthetic_sizes(available, *, rounds: int, quick: bool) -> dict:
         beside = _per_case([engines.CofactorEngine, engines.StockExpertaEngine], built, kb, few,
                            3 if slow else rounds)
         per_case["experta"] = beside["experta"]
-        firings = sum(engines.CofactorEngine.firings(built["cofactor"], c) for c in cases) / len(cases)
+        firings = sum(built["cofactor"].firings(c) for c in cases) / len(cases)
         row = {"rules": size, "cases": len(cases), "experta cases": len(few), "agreed cases": checked,
                "build": builds, "per case": per_case, "firings per case": firings,
                "cost per firing": {name: f["median"] / firings for name, f in per_case.items()}}
@@ -228,7 +228,7 @@ def synthetic_sizes(available, *, rounds: int, quick: bool) -> dict:
 
 def _per_case(chosen, built: dict, kb, cases, rounds: int) -> dict:
     """Seconds per case of each engine, running all ``cases`` each round."""
-    figures = interleaved({e.name: (lambda e=e: [e.run(built[e.name], c) for c in cases]) for e in chosen},
+    figures = interleaved({e.name: (lambda e=e: [built[e.name].run(c) for c in cases]) for e in chosen},
                           rounds=rounds, setup=fresh(chosen, built, kb))
     for figure in figures.values():
         for key in ("median", "min", "max"):
@@ -266,7 +266,7 @@ def batch(available, *, rounds: int, quick: bool) -> dict:
     built = {e.name: e.build(kb) for e in available}
     sample = {e.name: cases[: (200 if e.name == "experta" else 500) // (4 if quick else 1)] for e in available}
     agree(sample["experta"], available, built)
-    throughput = interleaved({e.name: (lambda e=e: [e.run(built[e.name], c) for c in sample[e.name]])
+    throughput = interleaved({e.name: (lambda e=e: [built[e.name].run(c) for c in sample[e.name]])
                               for e in available}, rounds=rounds, setup=fresh(available, built, kb))
     per_second = {name: len(sample[name]) / f["median"] for name, f in throughput.items()}
     return {"rows": rows, "command": figures["cofactor batch"],

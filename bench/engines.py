@@ -9,10 +9,9 @@
   into CLIPS constructs (this file; it is bench-only, and clipspy is never a
   dependency of cofactor itself).
 
-Each engine: ``build(kb)`` returns something that ``run(built, answers)``
-reasons with, and ``run`` returns the set of derived facts as
-``(concept, state)`` pairs, so that every engine can be checked against the
-others on every case.
+Each engine: ``Engine.build(kb)`` is ready to ``run(answers)``, which
+returns the set of derived facts as ``(concept, state)`` pairs, so that
+every engine can be checked against the others on every case.
 """
 
 from __future__ import annotations
@@ -24,39 +23,57 @@ from cofactor.engine.model import Fact, KnowledgeBase
 from cofactor.engine.reasoning import contradicts
 
 
+class Engine:
+    """``Engine.build(kb)`` is ready to ``run(answers)``, which returns the
+    derived facts as ``(concept, state)`` pairs."""
+
+    name = ""
+
+    @classmethod
+    def build(cls, kb: KnowledgeBase) -> "Engine":
+        return cls(kb)
+
+    def __init__(self, kb: KnowledgeBase):
+        self.kb = kb
+
+    def run(self, answers: Answers) -> frozenset[tuple[str, str]]:
+        raise NotImplementedError
+
+
 # ---------------------------------------------------------------------------
 # cofactor
 # ---------------------------------------------------------------------------
 
-class CofactorEngine:
+class CofactorEngine(Engine):
     name = "cofactor"
 
-    @staticmethod
-    def build(kb: KnowledgeBase) -> Reasoner:
-        return Reasoner(kb)
+    def __init__(self, kb: KnowledgeBase):
+        super().__init__(kb)
+        self.reasoner = Reasoner(kb)
 
-    @staticmethod
-    def run(reasoner: Reasoner, answers: Answers) -> frozenset[tuple[str, str]]:
+    def run(self, answers: Answers) -> frozenset[tuple[str, str]]:
         # the derived facts, as the other engines give them back (case.conclusions
         # would also sort them for display)
-        case = reasoner.reason(answers)
+        case = self.reasoner.reason(answers)
         return frozenset(fact for fact, support in case.support.items() if not support.given)
 
-    @staticmethod
-    def firings(reasoner: Reasoner, answers: Answers) -> int:
-        return len(reasoner.reason(answers).steps)
+    def firings(self, answers: Answers) -> int:
+        return len(self.reasoner.reason(answers).firings)
 
 
 # ---------------------------------------------------------------------------
 # stock experta
 # ---------------------------------------------------------------------------
 
-class _StockRun:
-    """Stock experta, with the same policy as cofactor's reasoner: a
-    conclusion that contradicts an answer is not declared."""
+class StockExpertaEngine(Engine):
+    """Stock experta (its ReteMatcher and DepthStrategy) on the same experta
+    rules, with the same policy as cofactor's reasoner: a conclusion that
+    contradicts an answer is not declared."""
+
+    name = "experta"
 
     def __init__(self, kb: KnowledgeBase):
-        self.kb = kb
+        super().__init__(kb)
         rules = _experta.compile_rules(kb)
         self.engine = type("StockRules", (_experta.experta.KnowledgeEngine,), rules)()
         self.engine._cofactor_on_fire = self._fire
@@ -83,18 +100,6 @@ class _StockRun:
             self.engine.declare(*[_experta._Datum.of(f) for f in facts])
         self.engine.run()
         return frozenset((f.concept, f.state) for f in self.known - set(facts))
-
-
-class StockExpertaEngine:
-    name = "experta"
-
-    @staticmethod
-    def build(kb: KnowledgeBase) -> _StockRun:
-        return _StockRun(kb)
-
-    @staticmethod
-    def run(built: _StockRun, answers: Answers) -> frozenset[tuple[str, str]]:
-        return built.run(answers)
 
 
 # ---------------------------------------------------------------------------
@@ -153,8 +158,18 @@ def _clips_conclusion(kb: KnowledgeBase, fact: Fact) -> str:
     return f"(if (not {blocked}) then {assert_it})"
 
 
-class _ClipsRun:
+class ClipsEngine(Engine):
+    """CLIPS through clipspy. A clipspy environment gets slower with every
+    case it runs (garbage that CLIPS collects at its own prompt, and that
+    clipspy's calls never let it collect: seen here, a case's time doubles
+    within a thousand cases), so the suite times CLIPS on a fresh
+    environment in every round, built outside the timing: CLIPS at its best.
+    """
+
+    name = "clips"
+
     def __init__(self, kb: KnowledgeBase):
+        super().__init__(kb)
         import clips  # noqa: PLC0415 - only the bench needs clipspy
 
         self.env = clips.Environment()
@@ -165,49 +180,28 @@ class _ClipsRun:
         self.derived = self.env.find_function("derived")
         self.symbol = clips.Symbol
 
-    def run(self, answers: Answers) -> frozenset[tuple[str, str]]:
-        env, sym = self.env, self.symbol
-        env.reset()
+    def _start(self, answers: Answers) -> None:
+        """Reset, and assert the answers."""
+        self.env.reset()
         for fact in sorted(answers.facts()):
-            c, s = sym(_sym("c_", fact.concept)), sym(_sym("s_", fact.state))
+            c, s = self.symbol(_sym("c_", fact.concept)), self.symbol(_sym("s_", fact.state))
             self.answer.assert_fact(concept=c, state=s)
             self.datum.assert_fact(concept=c, state=s)
-        env.run()
+
+    def run(self, answers: Answers) -> frozenset[tuple[str, str]]:
+        self._start(answers)
+        self.env.run()
         flat = self.derived()
         return frozenset((str(flat[i])[2:], str(flat[i + 1])[2:]) for i in range(0, len(flat), 2))
 
     def firings(self, answers: Answers) -> int:
-        env, sym = self.env, self.symbol
-        env.reset()
-        for fact in sorted(answers.facts()):
-            c, s = sym(_sym("c_", fact.concept)), sym(_sym("s_", fact.state))
-            self.answer.assert_fact(concept=c, state=s)
-            self.datum.assert_fact(concept=c, state=s)
-        return env.run()
+        self._start(answers)
+        return self.env.run()
 
 
-class ClipsEngine:
-    """CLIPS through clipspy. A clipspy environment gets slower with every
-    case it runs (garbage that CLIPS collects at its own prompt, and that
-    clipspy's calls never let it collect: seen here, a case's time doubles
-    within a thousand cases), so the suite times CLIPS on a fresh
-    environment in every round, built outside the timing: CLIPS at its best.
-    """
-
-    name = "clips"
-
-    @staticmethod
-    def build(kb: KnowledgeBase) -> _ClipsRun:
-        return _ClipsRun(kb)
-
-    @staticmethod
-    def run(built: _ClipsRun, answers: Answers) -> frozenset[tuple[str, str]]:
-        return built.run(answers)
-
-
-def available() -> list:
+def available() -> list[type[Engine]]:
     """The engines this machine can run (clipspy is an optional extra)."""
-    engines = [CofactorEngine, StockExpertaEngine]
+    engines: list[type[Engine]] = [CofactorEngine, StockExpertaEngine]
     try:
         import clips  # noqa: F401, PLC0415
     except ImportError:

@@ -97,9 +97,7 @@ class _Datum(experta.Fact):
     def of(cls, fact: Fact) -> "_Datum":
         """The experta fact for ``fact``, built without experta's generic
         field-by-field ``__init__`` (the values are plain strings already)."""
-        datum = dict.__new__(cls)
-        dict.__setitem__(datum, "concept", fact.concept)
-        dict.__setitem__(datum, "state", fact.state)
+        datum = cls.pattern(fact.concept, fact.state)
         dict.__setitem__(datum, "__model__", fact)
         return datum
 
@@ -508,16 +506,6 @@ class DepthOrder(experta.abstract.Strategy):
     process to the next.
     """
 
-    @staticmethod
-    def key(activation) -> tuple:
-        facts = activation.facts
-        if len(facts) == 1:
-            ids = recency = (facts[0]["__factid__"],)
-        else:
-            ids = tuple([fact["__factid__"] for fact in facts])
-            recency = tuple(sorted(set(ids), reverse=True))
-        return (activation.rule.salience, recency, -activation.order, ids)
-
     def update_agenda(self, agenda, added, removed):
         # experta's version first asks its watchers whether to log; this
         # engine does not log activations
@@ -528,7 +516,8 @@ class DepthOrder(experta.abstract.Strategy):
             agenda.remove(activation)
         keys, activations = agenda._keys, agenda.activations
         for activation in added:
-            facts = activation.facts  # the key, as in key(), inline: this runs once per activation
+            # the key, in the order above: (salience, recency, -position, ids)
+            facts = activation.facts
             if len(facts) == 1:
                 ids = recency = (facts[0]["__factid__"],)
             else:
