@@ -464,16 +464,13 @@ def _no_fields(_fact) -> tuple:
 class OrderedAgenda(experta.agenda.Agenda):
     """experta's agenda (``activations`` in order, the next to fire last),
     with the sort keys kept beside it so that finding a place is a bisection
-    over plain tuples."""
+    over plain tuples. :class:`DepthOrder` inserts into both lists (in its
+    loop, where it runs once per activation); the engine's ``run`` takes
+    the next activation from both."""
 
     def __init__(self):
         super().__init__()
         self._keys: list = []
-
-    def add(self, activation) -> None:
-        index = bisect.bisect_left(self._keys, activation.key)
-        self._keys.insert(index, activation.key)
-        self.activations.insert(index, activation)
 
     def remove(self, activation) -> None:
         index = bisect.bisect_left(self._keys, activation.key)
