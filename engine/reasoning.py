@@ -215,12 +215,13 @@ class Reasoner:
         firings: list[tuple] = []
         limit = self.firing_limit
         rank: dict[Fact, int] = {}  # derived facts, in the order they were added
-        late: list[bool] = []  # set once a fact gains a route through a fact added after it
+        late = False  # set once a fact gains a route through a fact added after it
 
         def on_fire(rule: Rule, matched: tuple[Fact, ...], waiting=()):
+            nonlocal late
             just = _new(Justification, (rule, matched))
-            added = []
-            stopped: list[Fact] | tuple = ()
+            added: list[Fact] = []
+            stopped: list[Fact] = []
             for fact in rule.then:
                 if fact in known:
                     routes = justified.get(fact)
@@ -229,11 +230,11 @@ class Reasoner:
                         continue
                     routes.append(just)
                     if not late and fact in rank and any(rank.get(p, -1) > rank[fact] for p in matched):
-                        late.append(True)
+                        late = True
                 elif fact.concept in answered and contradicts(kb, fact, answered[fact.concept]):
                     # the answer stands; a fact blocked once is blocked every time
                     blocked.setdefault(fact, []).append(just)
-                    stopped = [*stopped, fact]
+                    stopped.append(fact)
                 else:
                     known.add(fact)
                     justified[fact] = [just]
