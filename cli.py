@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+
 import click
 
 from .engine import __version__ as VERSION
@@ -19,8 +20,7 @@ from .engine import answers as answer_io
 from .engine import kbcache
 from .engine.answers import Answers, normalize
 from .engine.errors import AnswerError, CofactorError, KnowledgeBaseError, ReasoningError
-from .engine.model import Concept, Fact
-from .engine.model import KnowledgeBase
+from .engine.model import Concept, Fact, KnowledgeBase
 from .engine.reasoning import DEFAULT_FIRING_LIMIT, Case, Reasoner
 
 # The explanation modules (explain, counterfactual, questions, render) are
@@ -30,9 +30,11 @@ from .engine.reasoning import DEFAULT_FIRING_LIMIT, Case, Reasoner
 # The built-in rule files. A plain string, for start-up (pathlib takes
 # milliseconds to import); BUILTIN_RULES is the same folder as a Path.
 RULES_DIR = os.path.join(os.path.dirname(os.path.realpath(__file__)), "rules")
-DISCLAIMER = ("For learning only: cofactor shows what its two sources claim and how the claims "
-              "connect; it does not diagnose or prescribe. Consult a healthcare provider about "
-              "your own health.")
+DISCLAIMER = (
+    "For learning only: cofactor shows what its two sources claim and how the claims "
+    "connect; it does not diagnose or prescribe. Consult a healthcare provider about "
+    "your own health."
+)
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -54,6 +56,7 @@ class Interrupted(click.ClickException):
 # Shared state and options
 # ---------------------------------------------------------------------------
 
+
 class Session:
     """What the group's options set up for every command: the knowledge base
     is loaded, and compiled for reasoning, only when a command needs it."""
@@ -68,8 +71,9 @@ class Session:
     @property
     def kb(self) -> KnowledgeBase:
         if self._kb is None:
-            self._kb = kbcache.load([RULES_DIR], self.rules, display_root=os.path.dirname(RULES_DIR),
-                                    folder=kbcache.cache_dir())
+            self._kb = kbcache.load(
+                [RULES_DIR], self.rules, display_root=os.path.dirname(RULES_DIR), folder=kbcache.cache_dir()
+            )
         return self._kb
 
     def reasoner(self) -> Reasoner:
@@ -88,23 +92,38 @@ def _session(ctx: click.Context, rules: tuple[str, ...] = (), as_json: bool = Fa
 
 
 def rules_option(f):
-    return click.option("--rules", "rules", multiple=True, metavar="PATH",
-                        help="A rule file or a folder of rule files to add to the built-in "
-                             "knowledge base (repeatable).")(f)
+    return click.option(
+        "--rules",
+        "rules",
+        multiple=True,
+        metavar="PATH",
+        help="A rule file or a folder of rule files to add to the built-in knowledge base (repeatable).",
+    )(f)
 
 
 def json_option(f):
-    return click.option("--json", "as_json", is_flag=True,
-                        help="Print one JSON document on standard output and nothing else.")(f)
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print one JSON document on standard output and nothing else."
+    )(f)
 
 
 def answer_options(f):
-    f = click.option("--answers", "answers_file", metavar="FILE",
-                     help="A TOML or JSON file mapping concept ids to a state or a list of states.")(f)
-    f = click.option("-a", "--answer", "answer", multiple=True, metavar="CONCEPT=STATE",
-                     help="An answer, e.g. magnesium_status=low (repeatable; a comma list for "
-                          "several states; 'unknown' is the same as not answering). "
-                          "Overrides --answers.")(f)
+    f = click.option(
+        "--answers",
+        "answers_file",
+        metavar="FILE",
+        help="A TOML or JSON file mapping concept ids to a state or a list of states.",
+    )(f)
+    f = click.option(
+        "-a",
+        "--answer",
+        "answer",
+        multiple=True,
+        metavar="CONCEPT=STATE",
+        help="An answer, e.g. magnesium_status=low (repeatable; a comma list for "
+        "several states; 'unknown' is the same as not answering). "
+        "Overrides --answers.",
+    )(f)
     return f
 
 
@@ -139,6 +158,7 @@ def _out(text: str = "") -> None:
 # ---------------------------------------------------------------------------
 # The group
 # ---------------------------------------------------------------------------
+
 
 def _usage_line(exc: click.UsageError) -> str:
     where = exc.ctx.command_path if exc.ctx else "cofactor"
@@ -181,8 +201,14 @@ class CofactorGroup(click.Group):
 @click.version_option(VERSION, "--version", prog_name="cofactor", message="%(prog)s %(version)s")
 @rules_option
 @json_option
-@click.option("--firing-limit", type=click.IntRange(min=1), default=DEFAULT_FIRING_LIMIT, show_default=True,
-              metavar="N", help="Stop a run that fires more rules than this (a runaway knowledge base).")
+@click.option(
+    "--firing-limit",
+    type=click.IntRange(min=1),
+    default=DEFAULT_FIRING_LIMIT,
+    show_default=True,
+    metavar="N",
+    help="Stop a run that fires more rules than this (a runaway knowledge base).",
+)
 @click.pass_context
 def cli(ctx: click.Context, rules, as_json, firing_limit):
     """cofactor: a teaching expert system on how magnesium governs calcium
@@ -206,6 +232,7 @@ def cli(ctx: click.Context, rules, as_json, firing_limit):
 # ---------------------------------------------------------------------------
 # consult
 # ---------------------------------------------------------------------------
+
 
 @cli.command(context_settings=CONTEXT)
 @answer_options
@@ -254,8 +281,11 @@ def consult(ctx, answer, answers_file, no_input, as_json, rules):
         _out("Not asked" if not no_input else "Not answered")
         for item in skipped:
             _out(f"  {item.concept.id}: {item.reason} ({render.visible(item.detail)})")
-    unanswered = [q.id for q in case.kb.questions
-                  if not case.answers.settled(q.id) and q.id not in {s.concept.id for s in skipped}]
+    unanswered = [
+        q.id
+        for q in case.kb.questions
+        if not case.answers.settled(q.id) and q.id not in {s.concept.id for s in skipped}
+    ]
     if unanswered and no_input:
         _out("  Unknown (not answered): " + ", ".join(unanswered))
     _out("")
@@ -300,9 +330,11 @@ def _interview(reasoner: Reasoner, answers: Answers) -> Answers:
             try:
                 text = _read_line("> ")
             except EOFError:
-                raise Interrupted("end of input before the consultation was finished; nothing was "
-                                  "concluded (to run without questions, use --no-input with "
-                                  "--answer or --answers).") from None
+                raise Interrupted(
+                    "end of input before the consultation was finished; nothing was "
+                    "concluded (to run without questions, use --no-input with "
+                    "--answer or --answers)."
+                ) from None
             word = normalize(text)
             command, _, rest = text.strip().partition(" ")
             command = normalize(command)
@@ -317,15 +349,13 @@ def _interview(reasoner: Reasoner, answers: Answers) -> Answers:
                 _say(_how_at_prompt(case, rest))
             elif word == "back":
                 if not history:
-                    _say("There is no earlier answer to change here (answers given as options stay).",
-                         fg="yellow")
+                    _say("There is no earlier answer to change here (answers given as options stay).", fg="yellow")
                     continue
                 previous, answers = history.pop()
                 _say(f"Going back to {previous}; everything is recomputed.")
                 break
             elif not word:
-                _say("Please answer: a state, its number, 'unknown', 'help', 'why', 'how' or 'back'.",
-                     fg="yellow")
+                _say("Please answer: a state, its number, 'unknown', 'help', 'why', 'how' or 'back'.", fg="yellow")
             else:
                 try:
                     states = _parse_reply(concept, text)
@@ -344,7 +374,8 @@ def _how_at_prompt(case: Case, rest: str) -> str:
         if not case.conclusions:
             return "Nothing is concluded yet."
         return "Concluded so far (type how CONCEPT=STATE for one):\n" + "\n".join(
-            f"  {s.fact}  [{render.strength_text(s.strength)}]" for s in case.conclusions)
+            f"  {s.fact}  [{render.strength_text(s.strength)}]" for s in case.conclusions
+        )
     try:
         fact = _pick_fact(case, rest.strip())
     except AnswerError as exc:
@@ -367,9 +398,11 @@ def _parse_reply(concept: Concept, text: str) -> list[str]:
     return answer_io.check_states(concept, states, text)
 
 
-EXPLAIN_HELP = ("Type a conclusion's number or CONCEPT=STATE to see how it was reached; "
-                "'why-not CONCEPT=STATE' for one that was not; 'what-if CONCEPT=STATE ...' to change "
-                "answers; Enter or 'quit' to finish.")
+EXPLAIN_HELP = (
+    "Type a conclusion's number or CONCEPT=STATE to see how it was reached; "
+    "'why-not CONCEPT=STATE' for one that was not; 'what-if CONCEPT=STATE ...' to change "
+    "answers; Enter or 'quit' to finish."
+)
 
 
 def _explain_loop(reasoner: Reasoner, case: Case) -> None:
@@ -405,8 +438,15 @@ def _explain_loop(reasoner: Reasoner, case: Case) -> None:
                 _out(render.what_if_text(counterfactual.what_if(case, after)))
             elif word.isdigit():
                 if not 1 <= int(word) <= len(shown):
-                    _say(f"There is no conclusion {word}; " + (f"choose 1 to {len(shown)}." if shown else
-                         "nothing was concluded (try why-not CONCEPT=STATE)."), fg="yellow")
+                    _say(
+                        f"There is no conclusion {word}; "
+                        + (
+                            f"choose 1 to {len(shown)}."
+                            if shown
+                            else "nothing was concluded (try why-not CONCEPT=STATE)."
+                        ),
+                        fg="yellow",
+                    )
                     continue
                 _out("")
                 _out(render.how_text(case.kb, explain.how(case, shown[int(word) - 1].fact)))
@@ -414,8 +454,7 @@ def _explain_loop(reasoner: Reasoner, case: Case) -> None:
                 fact = _pick_fact(case, word[4:] if command == "how" else word)
                 node = explain.how(case, fact)
                 _out("")
-                _out(render.how_text(case.kb, node) if node else
-                     _why_not_text(reasoner, case, fact))
+                _out(render.how_text(case.kb, node) if node else _why_not_text(reasoner, case, fact))
         except AnswerError as exc:
             _say(exc.render(), fg="red")
 
@@ -427,8 +466,7 @@ def _pick_fact(case: Case, text: str) -> Fact:
     states = [s.fact for s in case.support.values() if s.fact.concept == concept.id]
     if len(states) == 1:
         return states[0]
-    raise AnswerError(f"name a state of '{concept.id}' too, e.g. {concept.id}={concept.states[0]}",
-                      value=text)
+    raise AnswerError(f"name a state of '{concept.id}' too, e.g. {concept.id}={concept.states[0]}", value=text)
 
 
 def _why_not_text(reasoner: Reasoner, case: Case, fact: Fact) -> str:
@@ -437,8 +475,9 @@ def _why_not_text(reasoner: Reasoner, case: Case, fact: Fact) -> str:
     if case.holds(fact):
         if case.support[fact].given:
             return f"{fact} is one of your answers."
-        return (f"{fact} was concluded ({render.strength_text(case.support[fact].strength)}); "
-                f"see how: cofactor how {fact}")
+        return (
+            f"{fact} was concluded ({render.strength_text(case.support[fact].strength)}); see how: cofactor how {fact}"
+        )
     checks = explain.why_not(case, fact)
     return render.why_not_text(case, fact, checks, counterfactual.smallest_changes(reasoner, case, fact))
 
@@ -446,6 +485,7 @@ def _why_not_text(reasoner: Reasoner, case: Case, fact: Fact) -> str:
 # ---------------------------------------------------------------------------
 # how
 # ---------------------------------------------------------------------------
+
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("fact", metavar="CONCEPT=STATE")
@@ -475,16 +515,18 @@ def how(ctx, fact, answer, answers_file, as_json, rules):
     node = explain.how(case, target)
     conflict = next((c for c in case.conflicts if c.concept == target.concept), None)
     if session.as_json:
-        _emit_json({
-            "fact": target.as_json(),
-            "holds": node is not None,
-            "concluded": bool(node and not node.given),
-            "given": bool(node and node.given),
-            "strength": node.strength.label if node and node.strength else None,
-            "tree": node.as_json() if node else None,
-            "conflict": explain.conflict_json(case, conflict) if conflict else None,
-            "answers": answers.as_json(reasoner.kb),
-        })
+        _emit_json(
+            {
+                "fact": target.as_json(),
+                "holds": node is not None,
+                "concluded": bool(node and not node.given),
+                "given": bool(node and node.given),
+                "strength": node.strength.label if node and node.strength else None,
+                "tree": node.as_json() if node else None,
+                "conflict": explain.conflict_json(case, conflict) if conflict else None,
+                "answers": answers.as_json(reasoner.kb),
+            }
+        )
         return
     if node is None:
         _out(f"{target} was not concluded from these answers (see: cofactor why-not {target}).")
@@ -502,6 +544,7 @@ def how(ctx, fact, answer, answers_file, as_json, rules):
 # ---------------------------------------------------------------------------
 # why-not, what-if, trace
 # ---------------------------------------------------------------------------
+
 
 @cli.command("why-not", context_settings=CONTEXT)
 @click.argument("fact", metavar="CONCEPT=STATE")
@@ -533,27 +576,41 @@ def why_not_command(ctx, fact, answer, answers_file, as_json, rules):
     if session.as_json:
         holds = case.holds(target)
         given = holds and case.support[target].given
-        data = {"fact": target.as_json(), "holds": holds, "concluded": holds and not given, "given": given,
-                "answers": answers.as_json(reasoner.kb)}
+        data = {
+            "fact": target.as_json(),
+            "holds": holds,
+            "concluded": holds and not given,
+            "given": given,
+            "answers": answers.as_json(reasoner.kb),
+        }
         if holds:
             data["strength"] = case.support[target].strength.label
             data["see"] = f"cofactor how {target}"
         else:
             conflict = next((c for c in case.conflicts if c.concept == target.concept), None)
-            data["blocked_by_answer"] = bool(conflict and any(
-                s.state == target.state and s.blocked for s in conflict.sides))
+            data["blocked_by_answer"] = bool(
+                conflict and any(s.state == target.state and s.blocked for s in conflict.sides)
+            )
             data["conflict"] = conflict.as_json() if conflict else None
             data["rules"] = [r.as_json() for r in explain.why_not(case, target)]
-            data["smallest_changes"] = [[c.as_json() for c in option] for option in
-                                        counterfactual.smallest_changes(reasoner, case, target)]
+            data["smallest_changes"] = [
+                [c.as_json() for c in option] for option in counterfactual.smallest_changes(reasoner, case, target)
+            ]
         _emit_json(data)
         return
     _out(_why_not_text(reasoner, case, target))
 
 
 @cli.command("what-if", context_settings=CONTEXT)
-@click.option("-c", "--change", "changes", multiple=True, required=True, metavar="CONCEPT=STATE",
-              help="An answer to change, add, or remove with 'unknown' (repeatable).")
+@click.option(
+    "-c",
+    "--change",
+    "changes",
+    multiple=True,
+    required=True,
+    metavar="CONCEPT=STATE",
+    help="An answer to change, add, or remove with 'unknown' (repeatable).",
+)
 @answer_options
 @json_option
 @rules_option
@@ -607,8 +664,7 @@ def trace(ctx, answer, answers_file, agenda, as_json, rules):
     answers = _answers(session, answer, answers_file)
     case = reasoner.reason(answers, agenda=agenda)
     if session.as_json:
-        _emit_json({"answers": answers.as_json(reasoner.kb),
-                    "steps": [s.as_json(agenda=agenda) for s in case.steps]})
+        _emit_json({"answers": answers.as_json(reasoner.kb), "steps": [s.as_json(agenda=agenda) for s in case.steps]})
         return
     _out(render.trace_text(case, agenda=agenda))
 
@@ -617,18 +673,32 @@ def trace(ctx, answer, answers_file, agenda, as_json, rules):
 # batch
 # ---------------------------------------------------------------------------
 
+
 @cli.command(context_settings=CONTEXT)
 @click.argument("file", metavar="FILE")
-@click.option("-o", "--output", "output", metavar="OUT",
-              help="Write the results to OUT instead of standard output; a name ending in .csv writes a "
-                   "CSV table.")
-@click.option("--input-format", type=click.Choice(["csv", "jsonl", "toml", "json"]),
-              help="The input's format, when its name does not tell (standard input, '-', always).")
-@click.option("--output-format", type=click.Choice(["jsonl", "csv"]),
-              help="JSON Lines (one consultation's JSON per case; the default) or a CSV table (one column "
-                   "per derived concept).")
-@click.option("--jobs", type=click.IntRange(min=1), metavar="N",
-              help="Processes for a large batch (default: every core this process may use; 1: this one only).")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    metavar="OUT",
+    help="Write the results to OUT instead of standard output; a name ending in .csv writes a CSV table.",
+)
+@click.option(
+    "--input-format",
+    type=click.Choice(["csv", "jsonl", "toml", "json"]),
+    help="The input's format, when its name does not tell (standard input, '-', always).",
+)
+@click.option(
+    "--output-format",
+    type=click.Choice(["jsonl", "csv"]),
+    help="JSON Lines (one consultation's JSON per case; the default) or a CSV table (one column per derived concept).",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Processes for a large batch (default: every core this process may use; 1: this one only).",
+)
 @json_option
 @rules_option
 @click.pass_context
@@ -677,8 +747,13 @@ def batch(ctx, file, output, input_format, output_format, jobs, as_json, rules):
         _say("The input holds no cases.", fg="yellow")
     if failed:
         rest = done - failed
-        written = "none was written" if not rest else "the other case was written" if rest == 1 else \
-            f"the other {rest} were written"
+        written = (
+            "none was written"
+            if not rest
+            else "the other case was written"
+            if rest == 1
+            else f"the other {rest} were written"
+        )
         raise click.ClickException(f"{failed} of {done} cases could not be reasoned over (see above); {written}.")
 
 
@@ -721,8 +796,17 @@ def _batch_output(output: str | None, file: str):
 def _write_batch(outcomes, sink, table, total: int | None) -> tuple[int, int]:
     """Writes each outcome as it comes, reports each failure; (cases, failures)."""
     shown = sys.stderr.isatty()
-    progress = click.progressbar(length=total, label="Reasoning", file=sys.stderr, show_pos=True,
-                                 update_min_steps=max(1, (total or 0) // 100)) if shown else contextlib.nullcontext()
+    progress = (
+        click.progressbar(
+            length=total,
+            label="Reasoning",
+            file=sys.stderr,
+            show_pos=True,
+            update_min_steps=max(1, (total or 0) // 100),
+        )
+        if shown
+        else contextlib.nullcontext()
+    )
     done = failed = 0
     with progress as bar:
         try:
@@ -730,8 +814,11 @@ def _write_batch(outcomes, sink, table, total: int | None) -> tuple[int, int]:
                 done += 1
                 if outcome.error:
                     failed += 1
-                    where = f"row {outcome.label}" if isinstance(outcome.label, int) else \
-                        f"case '{answer_io.shown(str(outcome.label))}'"
+                    where = (
+                        f"row {outcome.label}"
+                        if isinstance(outcome.label, int)
+                        else f"case '{answer_io.shown(str(outcome.label))}'"
+                    )
                     if shown:
                         click.echo("\r\033[K", nl=False, err=True)  # clear the bar's line first
                     _say(f"{where}: {outcome.error}", fg="red")
@@ -752,9 +839,9 @@ def _write_batch(outcomes, sink, table, total: int | None) -> tuple[int, int]:
 # rules and concepts
 # ---------------------------------------------------------------------------
 
+
 @cli.command("rules", context_settings=CONTEXT)
-@click.option("--concept", "concept", metavar="CONCEPT",
-              help="Only the rules that use or conclude this concept.")
+@click.option("--concept", "concept", metavar="CONCEPT", help="Only the rules that use or conclude this concept.")
 @json_option
 @rules_option
 @click.pass_context
@@ -775,8 +862,7 @@ def rules_command(ctx, concept, as_json, rules):
     chosen = list(kb.rules)
     if concept is not None:
         cid = answer_io.find_concept(kb, concept).id
-        chosen = [r for r in kb.rules
-                  if any(c.concept == cid for c in r.when) or any(f.concept == cid for f in r.then)]
+        chosen = [r for r in kb.rules if any(c.concept == cid for c in r.when) or any(f.concept == cid for f in r.then)]
     if session.as_json:
         _emit_json([r.as_json() for r in chosen])
     else:
@@ -800,8 +886,9 @@ def concepts(ctx, as_json, rules):
     session = _session(ctx, rules, as_json)
     kb = session.kb
     if session.as_json:
-        ordered = list(kb.questions) + sorted((c for c in kb.concepts.values() if not c.is_question),
-                                              key=lambda c: c.id)
+        ordered = list(kb.questions) + sorted(
+            (c for c in kb.concepts.values() if not c.is_question), key=lambda c: c.id
+        )
         _emit_json([c.as_json() for c in ordered])
     else:
         _out(render.concepts_text(kb))

@@ -16,8 +16,7 @@ every engine can be checked against the others on every case.
 
 from __future__ import annotations
 
-from cofactor.engine import Reasoner
-from cofactor.engine import _experta
+from cofactor.engine import Reasoner, _experta
 from cofactor.engine.answers import Answers
 from cofactor.engine.model import Fact, KnowledgeBase
 from cofactor.engine.reasoning import contradicts
@@ -30,7 +29,7 @@ class Engine:
     name = ""
 
     @classmethod
-    def build(cls, kb: KnowledgeBase) -> "Engine":
+    def build(cls, kb: KnowledgeBase) -> Engine:
         return cls(kb)
 
     def __init__(self, kb: KnowledgeBase):
@@ -43,6 +42,7 @@ class Engine:
 # ---------------------------------------------------------------------------
 # cofactor
 # ---------------------------------------------------------------------------
+
 
 class CofactorEngine(Engine):
     name = "cofactor"
@@ -64,6 +64,7 @@ class CofactorEngine(Engine):
 # ---------------------------------------------------------------------------
 # stock experta
 # ---------------------------------------------------------------------------
+
 
 class StockExpertaEngine(Engine):
     """Stock experta (its ReteMatcher and DepthStrategy) on the same experta
@@ -105,6 +106,7 @@ class StockExpertaEngine(Engine):
 # ---------------------------------------------------------------------------
 # CLIPS, through clipspy
 # ---------------------------------------------------------------------------
+
 
 def _sym(prefix: str, text: str) -> str:
     # a prefix keeps every id a CLIPS symbol (a state such as "25" would
@@ -153,8 +155,10 @@ def _clips_conclusion(kb: KnowledgeBase, fact: Fact) -> str:
     if not against:
         return assert_it
     test = " ".join(f"(eq ?a:state {_sym('s_', x)})" for x in against)
-    blocked = (f"(and (not (any-factp ((?a answer)) (and (eq ?a:concept {c}) (eq ?a:state {s})))) "
-               f"(any-factp ((?a answer)) (and (eq ?a:concept {c}) (or {test}))))")
+    blocked = (
+        f"(and (not (any-factp ((?a answer)) (and (eq ?a:concept {c}) (eq ?a:state {s})))) "
+        f"(any-factp ((?a answer)) (and (eq ?a:concept {c}) (or {test}))))"
+    )
     return f"(if (not {blocked}) then {assert_it})"
 
 

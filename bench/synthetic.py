@@ -57,9 +57,11 @@ def knowledge_base_text(rules: int, seed: int = 1) -> str:
         if all(w.startswith("not ") for w in when):
             when.append(f"{rng.choice(questions)} = {rng.choice(STATES)}")
         then = f"d{target} = {rng.choice(STATES)}"
-        lines.append(f'[[rule]]\nid = "r{r:05d}"\ntitle = "r{r}"\nwhen = {json.dumps(when)}\n'
-                     f'then = ["{then}"]\nstrength = "{rng.choice(("established", "likely", "possible"))}"\n'
-                     'sources = [{ document = "synthetic", quote = "q" }]\n')
+        lines.append(
+            f'[[rule]]\nid = "r{r:05d}"\ntitle = "r{r}"\nwhen = {json.dumps(when)}\n'
+            f'then = ["{then}"]\nstrength = "{rng.choice(("established", "likely", "possible"))}"\n'
+            'sources = [{ document = "synthetic", quote = "q" }]\n'
+        )
     return "\n".join(lines)
 
 

@@ -8,11 +8,16 @@ from __future__ import annotations
 import statistics
 import subprocess
 import time
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 
-def interleaved(candidates: Mapping[str, Callable[[], object]], *, rounds: int, calls: int = 1,
-                setup: Mapping[str, Callable[[], object]] | None = None) -> dict:
+def interleaved(
+    candidates: Mapping[str, Callable[[], object]],
+    *,
+    rounds: int,
+    calls: int = 1,
+    setup: Mapping[str, Callable[[], object]] | None = None,
+) -> dict:
     """Seconds per call of each candidate: ``rounds`` rounds, each candidate
     ``calls`` times in a row per round, the order rotated each round;
     ``setup[name]``, if given, runs (untimed) before each of its rounds.
@@ -32,10 +37,12 @@ def interleaved(candidates: Mapping[str, Callable[[], object]], *, rounds: int, 
     return {name: summary(values) for name, values in samples.items()}
 
 
-def processes(commands: Mapping[str, Sequence[str]], *, rounds: int, env: Mapping[str, str] | None = None,
-              warmup: int = 1) -> dict:
+def processes(
+    commands: Mapping[str, Sequence[str]], *, rounds: int, env: Mapping[str, str] | None = None, warmup: int = 1
+) -> dict:
     """Wall seconds of whole processes, interleaved like :func:`interleaved`;
     each command runs ``warmup`` times first, uncounted."""
+
     def run(argv) -> float:
         start = time.perf_counter()
         done = subprocess.run(list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, check=False)

@@ -18,13 +18,27 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "Answers": "answers",
-    "AnswerError": "errors", "CofactorError": "errors", "FiringLimitExceeded": "errors",
-    "KnowledgeBaseError": "errors", "Problem": "errors", "ReasoningError": "errors",
+    "AnswerError": "errors",
+    "CofactorError": "errors",
+    "FiringLimitExceeded": "errors",
+    "KnowledgeBaseError": "errors",
+    "Problem": "errors",
+    "ReasoningError": "errors",
     "load": "loader",
-    "Concept": "model", "Condition": "model", "Document": "model", "Fact": "model", "KnowledgeBase": "model",
-    "Rule": "model", "SourceRef": "model", "Strength": "model",
-    "Case": "reasoning", "Conflict": "reasoning", "Justification": "reasoning", "Reasoner": "reasoning",
-    "Step": "reasoning", "Support": "reasoning",
+    "Concept": "model",
+    "Condition": "model",
+    "Document": "model",
+    "Fact": "model",
+    "KnowledgeBase": "model",
+    "Rule": "model",
+    "SourceRef": "model",
+    "Strength": "model",
+    "Case": "reasoning",
+    "Conflict": "reasoning",
+    "Justification": "reasoning",
+    "Reasoner": "reasoning",
+    "Step": "reasoning",
+    "Support": "reasoning",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -34,9 +34,9 @@ import bisect
 import collections
 import collections.abc
 import logging
+from collections.abc import Callable, Iterable
 from itertools import product
 from operator import itemgetter
-from typing import Callable, Iterable
 
 from .errors import ReasoningError
 from .model import Fact, KnowledgeBase, Rule
@@ -44,9 +44,22 @@ from .model import Fact, KnowledgeBase, Rule
 # The names that frozendict 1.2 (pinned by experta 1.9.4) and experta itself
 # still look up on ``collections``; Python 3.10 removed these aliases.
 _ABC_ALIASES = (
-    "Callable", "Container", "Hashable", "ItemsView", "Iterable", "Iterator",
-    "KeysView", "Mapping", "MappingView", "MutableMapping", "MutableSequence",
-    "MutableSet", "Sequence", "Set", "Sized", "ValuesView",
+    "Callable",
+    "Container",
+    "Hashable",
+    "ItemsView",
+    "Iterable",
+    "Iterator",
+    "KeysView",
+    "Mapping",
+    "MappingView",
+    "MutableMapping",
+    "MutableSequence",
+    "MutableSet",
+    "Sequence",
+    "Set",
+    "Sized",
+    "ValuesView",
 )
 
 
@@ -94,7 +107,7 @@ class _Datum(experta.Fact):
     """
 
     @classmethod
-    def of(cls, fact: Fact) -> "_Datum":
+    def of(cls, fact: Fact) -> _Datum:
         """The experta fact for ``fact``, built without experta's generic
         field-by-field ``__init__`` (the values are plain strings already)."""
         datum = cls.pattern(fact.concept, fact.state)
@@ -102,7 +115,7 @@ class _Datum(experta.Fact):
         return datum
 
     @classmethod
-    def pattern(cls, concept: str, state) -> "_Datum":
+    def pattern(cls, concept: str, state) -> _Datum:
         """A pattern of a rule: ``concept`` and a ``state`` test (a value, or
         experta's ``L(a) | L(b)``), built as experta's ``__init__`` would
         build it (its values need no freezing: they are hashable already)."""
@@ -115,6 +128,7 @@ class _Datum(experta.Fact):
 # ---------------------------------------------------------------------------
 # experta, made to scale: working memory, matcher, agenda and strategy
 # ---------------------------------------------------------------------------
+
 
 class _Datums(dict):
     """Fact -> its ``_Datum``, made on first use."""
@@ -201,8 +215,10 @@ def _read_pattern(rule, element) -> _Pattern:
             raise TypeError(f"rule {rule.__name__}: NOT must hold one fact pattern")
         element = element[0]
     if not isinstance(element, experta.Fact):
-        raise TypeError(f"rule {rule.__name__}: IndexedMatcher handles fact patterns and NOT only, "
-                        f"not {type(element).__name__}; use experta's ReteMatcher for such rules")
+        raise TypeError(
+            f"rule {rule.__name__}: IndexedMatcher handles fact patterns and NOT only, "
+            f"not {type(element).__name__}; use experta's ReteMatcher for such rules"
+        )
     fields = {}
     for key, value in element.items():
         if element.is_special(key):
@@ -219,10 +235,11 @@ def _constants(rule, key, value) -> frozenset:
         return frozenset((value.value,))
     if isinstance(value, experta.fieldconstraint.ORFC):
         return frozenset().union(*(_constants(rule, key, v) for v in value))
-    if isinstance(value, experta.fieldconstraint.FieldConstraint) or isinstance(
-            value, experta.conditionalelement.ConditionalElement):
-        raise TypeError(f"rule {rule.__name__}: field {key!r} is not a constant test; "
-                        "IndexedMatcher handles constants and alternatives of constants only")
+    if isinstance(value, (experta.fieldconstraint.FieldConstraint, experta.conditionalelement.ConditionalElement)):
+        raise TypeError(
+            f"rule {rule.__name__}: field {key!r} is not a constant test; "
+            "IndexedMatcher handles constants and alternatives of constants only"
+        )
     return frozenset((value,))
 
 
@@ -237,8 +254,7 @@ class _Compiled:
     keeps nothing.
     """
 
-    __slots__ = ("rule", "order", "binds", "width", "negated", "simple", "action",
-                 "epoch", "memory", "live", "blocked")
+    __slots__ = ("rule", "order", "binds", "width", "negated", "simple", "action", "epoch", "memory", "live", "blocked")
 
     def __init__(self, rule, order: int, binds: tuple, negated: bool):
         self.rule = rule
@@ -315,10 +331,8 @@ class IndexedMatcher(experta.abstract.Matcher):
 
     def _enter(self, pattern: _Pattern, entry) -> None:
         tables = self._index.setdefault(pattern.fact_class, [])
-        for names, getter, table in tables:
-            if names == pattern.names:
-                break
-        else:
+        table = next((t for names, _, t in tables if names == pattern.names), None)
+        if table is None:
             if not pattern.names:
                 getter = _no_fields
             elif len(pattern.names) == 1:
@@ -326,8 +340,8 @@ class IndexedMatcher(experta.abstract.Matcher):
                 getter = lambda fact, _get=single: (_get(fact),)  # noqa: E731
             else:
                 getter = itemgetter(*pattern.names)
-            names, table = pattern.names, {}
-            tables.append((names, getter, table))
+            table = {}
+            tables.append((pattern.names, getter, table))
         for constants in product(*pattern.values):
             table.setdefault(constants, []).append(entry)
 
@@ -366,8 +380,15 @@ class IndexedMatcher(experta.abstract.Matcher):
             for compiled, position in found:
                 if compiled.simple:  # one condition, no NOT: nothing to join or keep (inline: the usual case)
                     bind = compiled.binds[0]
-                    added[IndexedActivation(compiled.rule, (fact,), {} if bind is None else {bind: fact},
-                                            compiled.order, compiled.action)] = None
+                    added[
+                        IndexedActivation(
+                            compiled.rule,
+                            (fact,),
+                            {} if bind is None else {bind: fact},
+                            compiled.order,
+                            compiled.action,
+                        )
+                    ] = None
                 elif position < 0:
                     self._block(compiled, added, removed)
                 else:
@@ -417,7 +438,7 @@ class IndexedMatcher(experta.abstract.Matcher):
         binds, rule, order, action = compiled.binds, compiled.rule, compiled.order, compiled.action
         live = compiled.live if compiled.negated else None
         for facts in combinations:
-            context = {name: fact for name, fact in zip(binds, facts) if name is not None}
+            context = {name: fact for name, fact in zip(binds, facts, strict=True) if name is not None}
             activation = IndexedActivation(rule, facts, context, order, action)
             if live is not None:
                 live.append(activation)
@@ -624,8 +645,9 @@ def compile_rules(kb: KnowledgeBase) -> dict[str, object]:
     engine's ``_cofactor_on_fire(rule, facts)`` with the matched facts in
     condition order, and declares the facts it returns.
     """
-    return {f"rule_{index}": _compile_rule(index, rule, kb.strata.get(rule.id, 0))
-            for index, rule in enumerate(kb.rules)}
+    return {
+        f"rule_{index}": _compile_rule(index, rule, kb.strata.get(rule.id, 0)) for index, rule in enumerate(kb.rules)
+    }
 
 
 def _compile_rule(index: int, rule: Rule, stratum: int):
@@ -654,6 +676,7 @@ def _compile_rule(index: int, rule: Rule, stratum: int):
             if new:
                 engine.declare(*map(engine.datum, new))
     else:
+
         def fire(engine, **matched):
             new = engine._cofactor_on_fire(rule, tuple([matched[n]["__model__"] for n in names]))
             if new:

@@ -3,8 +3,9 @@ checked against the knowledge base."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Iterable, Mapping, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import AnswerError
 from .model import Concept, Fact, KnowledgeBase
@@ -38,7 +39,7 @@ class Answers(NamedTuple):
         """Answered, possibly with "unknown": not to be asked again."""
         return concept in self.given or concept in self.unknown
 
-    def with_answer(self, kb: KnowledgeBase, concept: str, states: Iterable[str]) -> "Answers":
+    def with_answer(self, kb: KnowledgeBase, concept: str, states: Iterable[str]) -> Answers:
         """A copy with ``concept`` answered (no states at all means unknown)."""
         states = _ordered(kb.concepts[concept], states)
         given = {k: v for k, v in self.given.items() if k != concept}
@@ -75,12 +76,13 @@ def find_concept(kb: KnowledgeBase, text: str, *, questions_only: bool = False) 
                 concept = candidate
                 break
     if concept is None:
-        raise AnswerError(f"unknown concept '{shown(text)}'", value=text,
-                          suggestion=closest(key, pool), allowed=pool)
+        raise AnswerError(f"unknown concept '{shown(text)}'", value=text, suggestion=closest(key, pool), allowed=pool)
     if questions_only and not concept.is_question:
         raise AnswerError(
             f"'{concept.id}' is concluded by the rules, not asked: it cannot be answered",
-            value=text, allowed=[q.id for q in kb.questions])
+            value=text,
+            allowed=[q.id for q in kb.questions],
+        )
     return concept
 
 
@@ -92,8 +94,12 @@ def find_state(concept: Concept, text: str) -> str:
     allowed = list(concept.states) + ([UNKNOWN] if concept.is_question else [])
     if not key:
         raise AnswerError(f"no state given for '{concept.id}'", value=text, allowed=allowed)
-    raise AnswerError(f"'{shown(text)}' is not a state of '{concept.id}'", value=text,
-                      allowed=allowed, suggestion=closest(key, allowed))
+    raise AnswerError(
+        f"'{shown(text)}' is not a state of '{concept.id}'",
+        value=text,
+        allowed=allowed,
+        suggestion=closest(key, allowed),
+    )
 
 
 def shown(text: str, limit: int | None = 60) -> str:
@@ -124,12 +130,10 @@ def split_pair(text: str, kb: KnowledgeBase | None = None) -> tuple[str, list[st
     if "=" in states:
         raise AnswerError(f"malformed answer '{shown(text)}': one '=' between concept and state", value=text)
     if not concept.strip():
-        raise AnswerError(f"malformed answer '{shown(text)}': the concept is missing before '='",
-                          value=text)
+        raise AnswerError(f"malformed answer '{shown(text)}': the concept is missing before '='", value=text)
     parts = [s for s in states.split(",")]
     if not states.strip() or any(not p.strip() for p in parts):
-        raise AnswerError(f"malformed answer '{shown(text)}': a state is missing after '='",
-                          value=text)
+        raise AnswerError(f"malformed answer '{shown(text)}': a state is missing after '='", value=text)
     return concept, parts
 
 
@@ -138,12 +142,15 @@ def parse_fact(kb: KnowledgeBase, text: str) -> Fact:
     concept_text, states = split_pair(text, kb)
     concept = find_concept(kb, concept_text)
     if len(states) != 1:
-        raise AnswerError(f"'{shown(text)}' names several states; name one", value=text,
-                          allowed=concept.states)
+        raise AnswerError(f"'{shown(text)}' names several states; name one", value=text, allowed=concept.states)
     state = normalize(states[0])
     if state not in concept.states:
-        raise AnswerError(f"'{shown(states[0])}' is not a state of '{concept.id}'", value=states[0],
-                          allowed=concept.states, suggestion=closest(state, concept.states))
+        raise AnswerError(
+            f"'{shown(states[0])}' is not a state of '{concept.id}'",
+            value=states[0],
+            allowed=concept.states,
+            suggestion=closest(state, concept.states),
+        )
     return Fact(concept.id, state)
 
 
@@ -151,21 +158,24 @@ def check_states(concept: Concept, states: list[str], text: str) -> list[str]:
     """Validate a list of states given for one question; [] means unknown."""
     if UNKNOWN in states:
         if len(states) > 1:
-            raise AnswerError(f"'{shown(text)}': 'unknown' cannot be combined with other states",
-                              value=text)
+            raise AnswerError(f"'{shown(text)}': 'unknown' cannot be combined with other states", value=text)
         return []
     if len(set(states)) > 1 and not concept.multi:
-        raise AnswerError(f"'{concept.id}' takes one state, not several ({', '.join(states)})",
-                          value=text, allowed=concept.states)
+        raise AnswerError(
+            f"'{concept.id}' takes one state, not several ({', '.join(states)})", value=text, allowed=concept.states
+        )
     for state in concept.exclusive:
         if state in states and len(set(states)) > 1:
-            raise AnswerError(f"'{state}' cannot be combined with other states of '{concept.id}'",
-                              value=text)
+            raise AnswerError(f"'{state}' cannot be combined with other states of '{concept.id}'", value=text)
     return states
 
 
-def build(kb: KnowledgeBase, pairs: Iterable[str] = (), file_answers: Mapping[str, object] | None = None,
-          base: Answers | None = None) -> Answers:
+def build(
+    kb: KnowledgeBase,
+    pairs: Iterable[str] = (),
+    file_answers: Mapping[str, object] | None = None,
+    base: Answers | None = None,
+) -> Answers:
     """Answers from a file (or ``base``), overridden by ``CONCEPT=STATE`` pairs."""
     answers = base or Answers()
     if file_answers:
@@ -175,12 +185,15 @@ def build(kb: KnowledgeBase, pairs: Iterable[str] = (), file_answers: Mapping[st
             elif isinstance(value, list) and all(isinstance(v, str) for v in value):
                 values = list(value)
             else:
-                raise AnswerError(f"answers file: the value of '{shown(str(key))}' must be a state "
-                                  "or a list of states", value=str(key))
+                raise AnswerError(
+                    f"answers file: the value of '{shown(str(key))}' must be a state or a list of states",
+                    value=str(key),
+                )
             concept = find_concept(kb, str(key), questions_only=True)
             if not values:
-                raise AnswerError(f"answers file: '{concept.id}' has an empty list", value=str(key),
-                                  allowed=concept.states)
+                raise AnswerError(
+                    f"answers file: '{concept.id}' has an empty list", value=str(key), allowed=concept.states
+                )
             states = check_states(concept, [find_state(concept, v) for v in values], f"{key}")
             answers = answers.with_answer(kb, concept.id, states)
     collected: dict[str, list[str]] = {}
@@ -193,7 +206,9 @@ def build(kb: KnowledgeBase, pairs: Iterable[str] = (), file_answers: Mapping[st
             if not concept.multi or UNKNOWN in states or UNKNOWN in collected[concept.id]:
                 raise AnswerError(
                     f"'{concept.id}' is answered more than once ({', '.join(collected[concept.id] + states)})",
-                    value=text, allowed=concept.states)
+                    value=text,
+                    allowed=concept.states,
+                )
             collected[concept.id].extend(states)
         else:
             collected[concept.id] = states
@@ -215,8 +230,7 @@ def read_file(path: str | Path) -> dict:
         raise AnswerError("the answers file name is empty; name a .toml or .json file", value=str(path))
     path = Path(path)
     if path.is_dir():
-        raise AnswerError(f"answers file '{shown_path(path)}' is a folder; name a .toml or .json file",
-                          value=str(path))
+        raise AnswerError(f"answers file '{shown_path(path)}' is a folder; name a .toml or .json file", value=str(path))
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
@@ -224,11 +238,15 @@ def read_file(path: str | Path) -> dict:
     except UnicodeDecodeError:
         raise AnswerError(f"answers file '{shown_path(path)}' is not UTF-8 text", value=str(path)) from None
     except OSError as exc:
-        raise AnswerError(f"cannot read answers file '{shown_path(path)}': {exc.strerror or exc}",
-                          value=str(path)) from None
+        raise AnswerError(
+            f"cannot read answers file '{shown_path(path)}': {exc.strerror or exc}", value=str(path)
+        ) from None
     suffix = path.suffix.lower()
-    attempts = ("json", "toml") if suffix == ".json" or (suffix != ".toml" and text.lstrip().startswith("{")) \
+    attempts = (
+        ("json", "toml")
+        if suffix == ".json" or (suffix != ".toml" and text.lstrip().startswith("{"))
         else ("toml", "json")
+    )
     errors = []
     for kind in attempts:
         try:
@@ -239,8 +257,14 @@ def read_file(path: str | Path) -> dict:
                 break
             continue
         if not isinstance(data, dict):
-            raise AnswerError(f"answers file '{shown_path(path)}' must hold a mapping of concept ids "
-                              "to states, e.g. {\"concept\": \"state\"}", value=str(path))
+            raise AnswerError(
+                f"answers file '{shown_path(path)}' must hold a mapping of concept ids "
+                'to states, e.g. {"concept": "state"}',
+                value=str(path),
+            )
         return data
-    raise AnswerError(f"answers file '{shown_path(path)}' is not valid {' or '.join(a.upper() for a in attempts[:len(errors)])}"
-                      f" ({errors[0]})", value=str(path))
+    raise AnswerError(
+        f"answers file '{shown_path(path)}' is not valid {' or '.join(a.upper() for a in attempts[: len(errors)])}"
+        f" ({errors[0]})",
+        value=str(path),
+    )

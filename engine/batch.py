@@ -27,7 +27,8 @@ import json
 import os
 import sys
 from collections import deque
-from typing import IO, Iterable, Iterator, Mapping, NamedTuple
+from collections.abc import Iterable, Iterator, Mapping
+from typing import IO, NamedTuple
 
 from . import answers as answer_io
 from . import consultation, jsontext, kbcache
@@ -65,8 +66,9 @@ def input_format(path: str, given: str | None) -> str:
     found = _SUFFIXES.get(os.path.splitext(path)[1].lower())
     if found is None:
         name = "standard input" if path == "-" else f"'{answer_io.shown_path(path)}'"
-        raise AnswerError(f"cannot tell the format of {name}; name it with --input-format "
-                          f"({', '.join(INPUT_FORMATS)})", value=path)
+        raise AnswerError(
+            f"cannot tell the format of {name}; name it with --input-format ({', '.join(INPUT_FORMATS)})", value=path
+        )
     return found
 
 
@@ -80,6 +82,7 @@ def output_format(path: str | None, given: str | None) -> str:
 # ---------------------------------------------------------------------------
 # Reading
 # ---------------------------------------------------------------------------
+
 
 def read_cases(kb: KnowledgeBase, stream: IO[str], fmt: str) -> Iterator[RawCase]:
     """The cases of ``stream``, one at a time. A problem with the whole input
@@ -101,8 +104,11 @@ def _csv_cases(kb: KnowledgeBase, stream: IO[str]) -> Iterator[RawCase]:
     except csv.Error as exc:
         raise AnswerError(f"the CSV header is not valid CSV: {exc}", value="") from None
     if not header:
-        raise AnswerError("the CSV input is empty: its first row names the questions, e.g. "
-                          f"{','.join(q.id for q in kb.questions[:3])}", value="")
+        raise AnswerError(
+            "the CSV input is empty: its first row names the questions, e.g. "
+            f"{','.join(q.id for q in kb.questions[:3])}",
+            value="",
+        )
     columns = []
     for number, title in enumerate(header, 1):
         try:
@@ -132,7 +138,7 @@ def _csv_rows(rows: Iterator[list[str]], columns: list[str]) -> Iterator[RawCase
             yield RawCase(number, None, f"{len(row)} cells, but the header names {len(columns)} questions")
             continue
         answers: dict[str, object] = {}
-        for concept, cell in zip(columns, row):
+        for concept, cell in zip(columns, row, strict=True):
             states = [part.strip() for part in cell.split(",")]
             if states == [""]:
                 continue  # unknown
@@ -157,9 +163,12 @@ def _jsonl_cases(stream: IO[str]) -> Iterator[RawCase]:
 
 def _named_cases(stream: IO[str], fmt: str) -> Iterator[RawCase]:
     data = _document(stream.read(), fmt)
-    return (RawCase(name, answers) if isinstance(answers, dict) else
-            RawCase(name, None, "a case must be a table (or object) of answers")
-            for name, answers in data.items())
+    return (
+        RawCase(name, answers)
+        if isinstance(answers, dict)
+        else RawCase(name, None, "a case must be a table (or object) of answers")
+        for name, answers in data.items()
+    )
 
 
 def _document(text: str, fmt: str) -> dict:
@@ -193,6 +202,7 @@ def count_cases(path: str, fmt: str) -> int | None:
 # Reasoning
 # ---------------------------------------------------------------------------
 
+
 class Writer:
     """Turns a reasoned case into its output; the same in every process."""
 
@@ -212,8 +222,11 @@ class Writer:
         states: dict[str, list[str]] = {}
         for support in case.support.values():
             states.setdefault(support.fact.concept, []).append(support.fact.state)
-        return [answer_io.shown(str(label), limit=None), *(",".join(case.answers.given.get(q, ())) for q in self.questions),
-                *(",".join(states.get(c, ())) for c in self.derived)]
+        return [
+            answer_io.shown(str(label), limit=None),
+            *(",".join(case.answers.given.get(q, ())) for q in self.questions),
+            *(",".join(states.get(c, ())) for c in self.derived),
+        ]
 
 
 def solve(reasoner: Reasoner, writer: Writer, raw: RawCase) -> Outcome:
@@ -229,14 +242,13 @@ def solve(reasoner: Reasoner, writer: Writer, raw: RawCase) -> Outcome:
         return Outcome(raw.label, None, str(exc))
 
 
-def run(reasoner: Reasoner, writer: Writer, cases: Iterable[RawCase], *, jobs: int | None = None
-        ) -> Iterator[Outcome]:
+def run(reasoner: Reasoner, writer: Writer, cases: Iterable[RawCase], *, jobs: int | None = None) -> Iterator[Outcome]:
     """Every case's outcome, in input order. With more than
     ``PARALLEL_AFTER`` cases and more than one core (or ``jobs``), the cases
     go to worker processes a chunk at a time, a few chunks ahead of the
     output, so memory does not grow with the input."""
     cases = iter(cases)
-    first = [raw for _, raw in zip(range(PARALLEL_AFTER), cases)]
+    first = list(itertools.islice(cases, PARALLEL_AFTER))
     workers = cores() if jobs is None else jobs
     if workers <= 1 or len(first) < PARALLEL_AFTER:
         for raw in itertools.chain(first, cases):
@@ -255,16 +267,15 @@ def cores() -> int:
 
 def _chunks(first: list[RawCase], rest: Iterator[RawCase]) -> Iterator[list[RawCase]]:
     for start in range(0, len(first), CHUNK):
-        yield first[start:start + CHUNK]
+        yield first[start : start + CHUNK]
     while True:
-        chunk = [raw for _, raw in zip(range(CHUNK), rest)]
+        chunk = list(itertools.islice(rest, CHUNK))
         if not chunk:
             return
         yield chunk
 
 
-def _in_workers(reasoner: Reasoner, writer: Writer, chunks: Iterator[list[RawCase]], workers: int
-                ) -> Iterator[Outcome]:
+def _in_workers(reasoner: Reasoner, writer: Writer, chunks: Iterator[list[RawCase]], workers: int) -> Iterator[Outcome]:
     import multiprocessing  # noqa: PLC0415 - only a large batch starts processes
     from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
 
@@ -272,8 +283,9 @@ def _in_workers(reasoner: Reasoner, writer: Writer, chunks: Iterator[list[RawCas
     # builds the knowledge base again, from plain data
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     setup = (kbcache.to_data(reasoner.kb), reasoner.firing_limit, writer.fmt, writer.extra)
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
-                               initializer=_start_worker, initargs=setup)
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context(method), initializer=_start_worker, initargs=setup
+    )
     waiting: deque = deque()
     try:
         for chunk in chunks:

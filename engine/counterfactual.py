@@ -24,10 +24,10 @@ class Env:
     pos: frozenset[Fact]
     neg: frozenset[Fact] = frozenset()
 
-    def __or__(self, other: "Env") -> "Env":
+    def __or__(self, other: Env) -> Env:
         return Env(self.pos | other.pos, self.neg | other.neg)
 
-    def within(self, other: "Env") -> bool:
+    def within(self, other: Env) -> bool:
         return self.pos <= other.pos and self.neg <= other.neg
 
 
@@ -80,8 +80,8 @@ class Labels:
                 for cond in rule.positive:
                     options = [e for f in cond.facts() for e in label.get(f, ())]
                     envs = self._minimal(
-                        u for a, b in product(envs, options)
-                        if len((u := a | b).pos) <= MAX_ENV and self._consistent(u))
+                        u for a, b in product(envs, options) if len((u := a | b).pos) <= MAX_ENV and self._consistent(u)
+                    )
                     if not envs:
                         break
                 if not envs:
@@ -136,8 +136,7 @@ def _changes(kb: KnowledgeBase, answers: Answers, env: Env) -> list[Change] | No
     return changes
 
 
-def smallest_changes(reasoner: Reasoner, case: Case, target: Fact, labels: Labels | None = None
-                     ) -> list[list[Change]]:
+def smallest_changes(reasoner: Reasoner, case: Case, target: Fact, labels: Labels | None = None) -> list[list[Change]]:
     """The smallest sets of answers that would make ``target`` hold, each one
     checked by reasoning over the changed answers. Empty when none exists."""
     kb = case.kb
@@ -166,6 +165,7 @@ def smallest_changes(reasoner: Reasoner, case: Case, target: Fact, labels: Label
 # what-if
 # ---------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Difference:
     """A fact gained or lost, and the rule that made the difference."""
@@ -177,8 +177,13 @@ class Difference:
     note: str = ""
 
     def as_json(self) -> dict:
-        return {**self.fact.as_json(), "strength": self.strength.label, "rule": self.rule,
-                "premises": [p.as_json() for p in self.premises], **({"note": self.note} if self.note else {})}
+        return {
+            **self.fact.as_json(),
+            "strength": self.strength.label,
+            "rule": self.rule,
+            "premises": [p.as_json() for p in self.premises],
+            **({"note": self.note} if self.note else {}),
+        }
 
 
 @dataclass(frozen=True)
@@ -195,8 +200,7 @@ class WhatIf:
             "after": self.after.as_json(),
             "gained": [d.as_json() for d in self.gained],
             "lost": [d.as_json() for d in self.lost],
-            "strength_changed": [{**f.as_json(), "before": a.label, "after": b.label}
-                                 for f, a, b in self.changed],
+            "strength_changed": [{**f.as_json(), "before": a.label, "after": b.label} for f, a, b in self.changed],
         }
 
 
@@ -222,10 +226,12 @@ def what_if(before: Case, after: Case) -> WhatIf:
             note = "it now contradicts an answer"
         else:
             note = "a 'not' condition no longer holds: " + "; ".join(
-                str(c) for c in just.rule.negative if not c.holds(after.known))
+                str(c) for c in just.rule.negative if not c.holds(after.known)
+            )
         lost.append(Difference(fact, old[fact].strength, just.rule.id, gone, note))
-    changed = tuple((f, old[f].strength, new[f].strength) for f in sorted(set(old) & set(new))
-                    if old[f].strength != new[f].strength)
+    changed = tuple(
+        (f, old[f].strength, new[f].strength) for f in sorted(set(old) & set(new)) if old[f].strength != new[f].strength
+    )
     return WhatIf(before, after, tuple(gained), tuple(lost), changed)
 
 

@@ -14,7 +14,7 @@ class Route:
 
     rule: Rule
     strength: Strength  # this route's own strength: its weakest link
-    premises: list["Node"]
+    premises: list[Node]
 
     def as_json(self) -> dict:
         return {
@@ -80,7 +80,7 @@ def how(case: Case, fact: Fact) -> Node | None:
         support = case.support[f]
         node = Node(f, case.kb.label(f), support.strength, support.given)
         if f in path:
-            node.loop = path[path.index(f):] + [f]
+            node.loop = path[path.index(f) :] + [f]
             named = case.kb.loop_through({x.concept for x in node.loop})
             node.loop_name = named.title if named else ""
             return node
@@ -111,6 +111,7 @@ def how(case: Case, fact: Fact) -> Node | None:
 # ---------------------------------------------------------------------------
 # why (at a prompt): the chain from a question up toward the outcomes
 # ---------------------------------------------------------------------------
+
 
 @dataclass
 class Link:
@@ -195,13 +196,14 @@ def _unnamed_loop(concepts) -> Loop:
 # why-not: for each rule that could conclude a fact, what failed
 # ---------------------------------------------------------------------------
 
+
 @dataclass
 class ConditionCheck:
     condition: Condition
     holds: bool
     status: str  # holds | answered_otherwise | not_answered | unknown | not_concluded | present
     known: list[Fact]  # what is known of the concept
-    below: list["RuleCheck"] = field(default_factory=list)  # for not_concluded: why not, one level down
+    below: list[RuleCheck] = field(default_factory=list)  # for not_concluded: why not, one level down
     loop: bool = False  # the recursion came back to a fact being explained
     loop_name: str = ""
     see_above: bool = False
@@ -244,13 +246,15 @@ def why_not(case: Case, fact: Fact) -> list[RuleCheck]:
 
     def rules_for(target: Fact, path: list[Fact]) -> list[RuleCheck]:
         explained.add(target)
-        return [RuleCheck(rule, [check(c, path + [target]) for c in rule.when])
-                for rule in case.kb.rules_concluding(target)]
+        return [
+            RuleCheck(rule, [check(c, path + [target]) for c in rule.when]) for rule in case.kb.rules_concluding(target)
+        ]
 
     def check(cond: Condition, path: list[Fact]) -> ConditionCheck:
         concept = case.kb.concepts[cond.concept]
-        known = sorted((f for f in case.known if f.concept == cond.concept),
-                       key=lambda f: concept.states.index(f.state))
+        known = sorted(
+            (f for f in case.known if f.concept == cond.concept), key=lambda f: concept.states.index(f.state)
+        )
         holds = cond.holds(case.known)
         if cond.negated:
             return ConditionCheck(cond, holds, "holds" if holds else "present", known)
@@ -270,7 +274,7 @@ def why_not(case: Case, fact: Fact) -> list[RuleCheck]:
         for target in derivable:
             if target in path:
                 result.loop = True
-                around = {f.concept for f in path[path.index(target):]}
+                around = {f.concept for f in path[path.index(target) :]}
                 named = case.kb.loop_through(around)
                 result.loop_name = named.title if named else ""
             elif target in explained:
@@ -285,10 +289,12 @@ def why_not(case: Case, fact: Fact) -> list[RuleCheck]:
 def conflict_json(case: Case, conflict) -> dict:
     """A conflict with the full derivation tree of each side."""
     data = conflict.as_json()
-    for side, out in zip(conflict.sides, data["sides"]):
+    for side, out in zip(conflict.sides, data["sides"], strict=True):
         if side.blocked:
-            out["trees"] = [{"rule": j.rule.id, "premises": [how(case, p).as_json() for p in j.premises]}
-                            for j in side.justifications]
+            out["trees"] = [
+                {"rule": j.rule.id, "premises": [how(case, p).as_json() for p in j.premises]}
+                for j in side.justifications
+            ]
         else:
             out["tree"] = how(case, Fact(conflict.concept, side.state)).as_json()
     return data

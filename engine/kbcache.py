@@ -26,10 +26,12 @@ the cache off.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from . import __version__, rulefiles
 from .errors import Problem
@@ -58,15 +60,21 @@ def cache_dir() -> str | None:
         return named
     home = os.path.expanduser("~")
     if sys.platform == "win32":
-        return os.path.join(os.environ.get("LOCALAPPDATA") or os.path.join(home, "AppData", "Local"),
-                            "cofactor", "Cache")
+        return os.path.join(
+            os.environ.get("LOCALAPPDATA") or os.path.join(home, "AppData", "Local"), "cofactor", "Cache"
+        )
     if sys.platform == "darwin":
         return os.path.join(home, "Library", "Caches", "cofactor")
     return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache"), "cofactor")
 
 
-def load(builtin: Iterable[str | Path] = (), extra: Iterable[str | Path] = (), *,
-         display_root: str | Path | None = None, folder: str | Path | None = None) -> KnowledgeBase:
+def load(
+    builtin: Iterable[str | Path] = (),
+    extra: Iterable[str | Path] = (),
+    *,
+    display_root: str | Path | None = None,
+    folder: str | Path | None = None,
+) -> KnowledgeBase:
     """As :func:`loader.load`, through the cache in ``folder`` (None: no
     cache). Raises :class:`KnowledgeBaseError` exactly as the loader does."""
     found = rulefiles.read(builtin, extra, display_root=display_root)
@@ -122,8 +130,9 @@ def _read(entry: str, key: str) -> KnowledgeBase | None:
 
 def _write(folder: str, entry: str, key: str, kb: KnowledgeBase) -> None:
     body = json.dumps(to_data(kb), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    header = json.dumps({"format": FORMAT, "key": key,
-                         "checksum": blake2b(body, digest_size=32).hexdigest()}).encode("utf-8")
+    header = json.dumps({"format": FORMAT, "key": key, "checksum": blake2b(body, digest_size=32).hexdigest()}).encode(
+        "utf-8"
+    )
     partial = f"{entry}.{os.getpid()}.partial"
     try:
         os.makedirs(folder, exist_ok=True)
@@ -132,25 +141,22 @@ def _write(folder: str, entry: str, key: str, kb: KnowledgeBase) -> None:
         os.replace(partial, entry)
         _prune(folder, keep=entry)
     except OSError:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(partial)
-        except OSError:
-            pass
 
 
 def _prune(folder: str, keep: str) -> None:
     entries = [os.path.join(folder, n) for n in os.listdir(folder) if n.startswith("kb-") and n.endswith(".json")]
     entries.sort(key=lambda p: os.stat(p).st_mtime_ns, reverse=True)
-    for old in [p for p in entries if p != keep][KEEP - 1:]:
-        try:
+    for old in [p for p in entries if p != keep][KEEP - 1 :]:
+        with contextlib.suppress(OSError):
             os.unlink(old)
-        except OSError:
-            pass
 
 
 # ---------------------------------------------------------------------------
 # A knowledge base as JSON data, and back
 # ---------------------------------------------------------------------------
+
 
 def to_data(kb: KnowledgeBase) -> dict:
     return {
@@ -165,19 +171,49 @@ def to_data(kb: KnowledgeBase) -> dict:
 
 def from_data(data: dict) -> KnowledgeBase:
     concepts = {}
-    for (cid, label, states, kind, question, help_, description, aliases, ask_if, multi, exclusive, order,
-         path) in data["concepts"]:
-        concepts[cid] = Concept(cid, label, tuple(states), kind, question, help_, description, tuple(aliases),
-                                tuple(_condition(c) for c in ask_if), multi, tuple(exclusive), order, path)
+    for cid, label, states, kind, question, help_, description, aliases, ask_if, multi, exclusive, order, path in data[
+        "concepts"
+    ]:
+        concepts[cid] = Concept(
+            cid,
+            label,
+            tuple(states),
+            kind,
+            question,
+            help_,
+            description,
+            tuple(aliases),
+            tuple(_condition(c) for c in ask_if),
+            multi,
+            tuple(exclusive),
+            order,
+            path,
+        )
     rules = tuple(
-        Rule(rid, title, tuple(_condition(c) for c in when), tuple(Fact(c, s) for c, s in then),
-             Strength(strength), tuple(SourceRef(d, q) for d, q in sources), path, replaces)
-        for rid, title, when, then, strength, sources, path, replaces in data["rules"])
+        Rule(
+            rid,
+            title,
+            tuple(_condition(c) for c in when),
+            tuple(Fact(c, s) for c, s in then),
+            Strength(strength),
+            tuple(SourceRef(d, q) for d, q in sources),
+            path,
+            replaces,
+        )
+        for rid, title, when, then, strength, sources, path, replaces in data["rules"]
+    )
     documents = {d[0]: Document(*d) for d in data["documents"]}
-    loops = tuple(Loop(lid, title, tuple(through), description, path)
-                  for lid, title, through, description, path in data["loops"])
-    return KnowledgeBase(concepts=concepts, rules=rules, documents=documents, files=tuple(data["files"]),
-                         strata=dict(data["strata"]), loops=loops)
+    loops = tuple(
+        Loop(lid, title, tuple(through), description, path) for lid, title, through, description, path in data["loops"]
+    )
+    return KnowledgeBase(
+        concepts=concepts,
+        rules=rules,
+        documents=documents,
+        files=tuple(data["files"]),
+        strata=dict(data["strata"]),
+        loops=loops,
+    )
 
 
 def _condition(item) -> Condition:

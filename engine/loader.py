@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from . import rulefiles
 from .errors import KnowledgeBaseError, Problem
 from .graph import concept_components, negation_strata
-from .model import Concept, Condition, Document, Fact, KnowledgeBase, Loop, Rule, SourceRef, Strength
+from .model import Concept, Condition, Document, KnowledgeBase, Loop, Rule, SourceRef, Strength
 from .suggest import did_you_mean
 from .syntax import SyntaxProblem, parse_condition, parse_fact
 
@@ -96,7 +97,9 @@ class _Collector:
             )
 
 
-def load(builtin: Iterable[str | Path] = (), extra: Iterable[str | Path] = (), *, display_root: Path | None = None) -> KnowledgeBase:
+def load(
+    builtin: Iterable[str | Path] = (), extra: Iterable[str | Path] = (), *, display_root: Path | None = None
+) -> KnowledgeBase:
     """Load and validate the built-in rule files plus any extra ones.
 
     ``builtin`` files may not use ``replaces``; ``extra`` files (a rule
@@ -130,18 +133,29 @@ def _parse(rule_file: rulefiles.RuleFile, out: _Collector) -> list[_Raw]:
     try:
         data = tomllib.loads(rule_file.text)
     except tomllib.TOMLDecodeError as exc:
-        out.add(None, f"not valid TOML: {exc}", path=shown,
-                fix="see https://toml.io for the syntax; strings need double quotes")
+        out.add(
+            None,
+            f"not valid TOML: {exc}",
+            path=shown,
+            fix="see https://toml.io for the syntax; strings need double quotes",
+        )
         return []
     raws = []
     for key, value in data.items():
         if key not in TABLES:
-            hint = did_you_mean(key, TABLES) or "a rule file holds only [[concept]], [[rule]], [[document]] and [[loop]] tables"
+            hint = (
+                did_you_mean(key, TABLES)
+                or "a rule file holds only [[concept]], [[rule]], [[document]] and [[loop]] tables"
+            )
             out.add(None, f"unknown table '{key}'", path=shown, fix=hint)
             continue
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            out.add(None, f"'{key}' must be an array of tables, written [[{key}]]", path=shown,
-                    fix=f"write each {key} under its own [[{key}]] header")
+            out.add(
+                None,
+                f"'{key}' must be an array of tables, written [[{key}]]",
+                path=shown,
+                fix=f"write each {key} under its own [[{key}]] header",
+            )
             continue
         raws.extend(_Raw(key, table, shown, rule_file.builtin) for table in value)
     return raws
@@ -188,8 +202,14 @@ def _check_keys(raw: _Raw, spec: dict, out: _Collector, internal: tuple[str, ...
 
 
 def _tname(value: Any) -> str:
-    return {str: "a string", int: "a number", float: "a number", bool: "true/false",
-            list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+    return {
+        str: "a string",
+        int: "a number",
+        float: "a number",
+        bool: "true/false",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
 
 
 def _build(raws: list[_Raw], out: _Collector, files: tuple[str, ...]) -> KnowledgeBase:
@@ -199,11 +219,16 @@ def _build(raws: list[_Raw], out: _Collector, files: tuple[str, ...]) -> Knowled
         if raw.kind == "document" and _check_keys(raw, DOCUMENT_KEYS, out):
             doc_id = raw.data["id"]
             if not _DOC_ID.match(doc_id):
-                out.add(raw, f"bad document id '{doc_id}'", key="id",
-                        fix="use lower-case letters, digits, '-', '_' and '.'")
+                out.add(
+                    raw, f"bad document id '{doc_id}'", key="id", fix="use lower-case letters, digits, '-', '_' and '.'"
+                )
             elif doc_id in documents:
-                out.add(raw, f"duplicate document id '{doc_id}' (also in {documents[doc_id].path})",
-                        key="id", fix="give each document its own id")
+                out.add(
+                    raw,
+                    f"duplicate document id '{doc_id}' (also in {documents[doc_id].path})",
+                    key="id",
+                    fix="give each document its own id",
+                )
             else:
                 documents[doc_id] = Document(doc_id, raw.data["title"], raw.data.get("file", ""), raw.path)
 
@@ -211,11 +236,19 @@ def _build(raws: list[_Raw], out: _Collector, files: tuple[str, ...]) -> Knowled
         if raw.kind == "concept" and _check_keys(raw, CONCEPT_KEYS, out):
             cid = raw.data["id"]
             if not _ID.match(cid):
-                out.add(raw, f"bad concept id '{cid}'", key="id",
-                        fix="use snake_case: lower-case letters, digits and '_', starting with a letter")
+                out.add(
+                    raw,
+                    f"bad concept id '{cid}'",
+                    key="id",
+                    fix="use snake_case: lower-case letters, digits and '_', starting with a letter",
+                )
             elif cid in concept_raws:
-                out.add(raw, f"duplicate concept id '{cid}' (also in {concept_raws[cid].path})",
-                        key="id", fix="define each concept once; rules in any file may use it")
+                out.add(
+                    raw,
+                    f"duplicate concept id '{cid}' (also in {concept_raws[cid].path})",
+                    key="id",
+                    fix="define each concept once; rules in any file may use it",
+                )
             else:
                 concept_raws[cid] = raw
 
@@ -227,14 +260,17 @@ def _build(raws: list[_Raw], out: _Collector, files: tuple[str, ...]) -> Knowled
             out.add(raw, "'states' is empty", key="states", fix="list at least one state")
         for state in listed:
             if not _STATE.match(state):
-                out.add(raw, f"bad state '{state}'", key="states",
-                        fix="use lower-case letters, digits and '_'")
+                out.add(raw, f"bad state '{state}'", key="states", fix="use lower-case letters, digits and '_'")
         dupes = sorted({s for s in listed if listed.count(s) > 1})
         if dupes:
             out.add(raw, f"state '{dupes[0]}' is listed twice", key="states", fix="list each state once")
         if "unknown" in listed:
-            out.add(raw, "'unknown' cannot be a state: every question already accepts it", key="states",
-                    fix="remove 'unknown' from states")
+            out.add(
+                raw,
+                "'unknown' cannot be a state: every question already accepts it",
+                key="states",
+                fix="remove 'unknown' from states",
+            )
         states[cid] = tuple(dict.fromkeys(listed))
 
     concepts: dict[str, Concept] = {}
@@ -244,11 +280,14 @@ def _build(raws: list[_Raw], out: _Collector, files: tuple[str, ...]) -> Knowled
         for alias in concept.aliases:
             key = alias.lower()
             if key in states and key != cid:
-                out.add(raw, f"alias '{alias}' is the id of another concept", key="aliases",
-                        fix="remove the alias")
+                out.add(raw, f"alias '{alias}' is the id of another concept", key="aliases", fix="remove the alias")
             elif key in alias_owner and alias_owner[key] != cid:
-                out.add(raw, f"alias '{alias}' is also an alias of '{alias_owner[key]}'", key="aliases",
-                        fix="give each alias to one concept only")
+                out.add(
+                    raw,
+                    f"alias '{alias}' is also an alias of '{alias_owner[key]}'",
+                    key="aliases",
+                    fix="give each alias to one concept only",
+                )
             alias_owner[key] = cid
         concepts[cid] = concept
 
@@ -259,14 +298,26 @@ def _build(raws: list[_Raw], out: _Collector, files: tuple[str, ...]) -> Knowled
         strata, cycles = negation_strata(rules)
         for cycle in cycles:
             first = cycle[0]
-            out.problems.append(Problem(
-                path=first.path, kind="rule", ident=first.id, key="when",
-                message="a 'not' condition depends on this rule's own conclusions through "
-                        + " -> ".join(r.id for r in cycle),
-                fix="a fact cannot be concluded from its own absence; remove the 'not' condition "
-                    "or break the chain"))
-    return KnowledgeBase(concepts=concepts, rules=tuple(sorted(rules, key=lambda r: r.id)),
-                         documents=documents, files=files, strata=strata, loops=loops)
+            out.problems.append(
+                Problem(
+                    path=first.path,
+                    kind="rule",
+                    ident=first.id,
+                    key="when",
+                    message="a 'not' condition depends on this rule's own conclusions through "
+                    + " -> ".join(r.id for r in cycle),
+                    fix="a fact cannot be concluded from its own absence; remove the 'not' condition "
+                    "or break the chain",
+                )
+            )
+    return KnowledgeBase(
+        concepts=concepts,
+        rules=tuple(sorted(rules, key=lambda r: r.id)),
+        documents=documents,
+        files=files,
+        strata=strata,
+        loops=loops,
+    )
 
 
 def _loops(raws: list[_Raw], states: dict, rules: list[Rule], out: _Collector) -> tuple[Loop, ...]:
@@ -282,17 +333,29 @@ def _loops(raws: list[_Raw], states: dict, rules: list[Rule], out: _Collector) -
         through = tuple(data["through"])
         unknown = [c for c in through if c not in states]
         for concept in unknown:
-            out.add(raw, f"unknown concept '{concept}'", key="through",
-                    fix=did_you_mean(concept, states) or "name concepts defined in [[concept]] tables")
+            out.add(
+                raw,
+                f"unknown concept '{concept}'",
+                key="through",
+                fix=did_you_mean(concept, states) or "name concepts defined in [[concept]] tables",
+            )
         if unknown:
             continue
         if len(through) < 2:
-            out.add(raw, "a loop runs through at least two concepts", key="through",
-                    fix="list the concepts the loop passes through")
+            out.add(
+                raw,
+                "a loop runs through at least two concepts",
+                key="through",
+                fix="list the concepts the loop passes through",
+            )
             continue
         if len({components.get(c, c) for c in through}) != 1 or through[0] not in components:
-            out.add(raw, "the rules have no loop through all of " + ", ".join(through), key="through",
-                    fix="list concepts that lie on one cycle of the rule graph")
+            out.add(
+                raw,
+                "the rules have no loop through all of " + ", ".join(through),
+                key="through",
+                fix="list concepts that lie on one cycle of the rule graph",
+            )
             continue
         loops[data["id"]] = Loop(data["id"], data["title"], through, data.get("description", ""), raw.path)
     return tuple(sorted(loops.values(), key=lambda lp: lp.id))
@@ -304,38 +367,61 @@ def _concept(raw: _Raw, states: dict[str, tuple[str, ...]], out: _Collector) -> 
     question = data.get("question", "")
     kind = data.get("kind") or ("question" if question else "mechanism")
     if kind not in KINDS:
-        out.add(raw, f"unknown kind '{kind}'", key="kind",
-                fix=did_you_mean(kind, KINDS) or "use one of " + ", ".join(KINDS))
+        out.add(
+            raw, f"unknown kind '{kind}'", key="kind", fix=did_you_mean(kind, KINDS) or "use one of " + ", ".join(KINDS)
+        )
     if kind == "question" and not question:
-        out.add(raw, "kind is 'question' but there is no question text", key="question",
-                fix='add question = "..." or choose another kind')
+        out.add(
+            raw,
+            "kind is 'question' but there is no question text",
+            key="question",
+            fix='add question = "..." or choose another kind',
+        )
     if question and kind != "question":
-        out.add(raw, f"a concept with a question has kind 'question', not '{kind}'", key="kind",
-                fix="remove kind, or set kind = \"question\"")
+        out.add(
+            raw,
+            f"a concept with a question has kind 'question', not '{kind}'",
+            key="kind",
+            fix='remove kind, or set kind = "question"',
+        )
     for key in ("ask_if", "help", "aliases", "order"):
         if key in data and not question:
-            out.add(raw, f"'{key}' only makes sense on a question", key=key,
-                    fix='add question = "..." or remove ' + key)
+            out.add(
+                raw, f"'{key}' only makes sense on a question", key=key, fix='add question = "..." or remove ' + key
+            )
     multi = data.get("multi", False)
     exclusive = tuple(data.get("exclusive", ()))
     if exclusive and not multi:
-        out.add(raw, "'exclusive' needs multi = true", key="exclusive",
-                fix="add multi = true or remove exclusive")
+        out.add(raw, "'exclusive' needs multi = true", key="exclusive", fix="add multi = true or remove exclusive")
     for state in exclusive:
         if state not in states[cid]:
-            out.add(raw, f"exclusive state '{state}' is not one of the states", key="exclusive",
-                    fix=did_you_mean(state, states[cid]) or "list it in states")
+            out.add(
+                raw,
+                f"exclusive state '{state}' is not one of the states",
+                key="exclusive",
+                fix=did_you_mean(state, states[cid]) or "list it in states",
+            )
     ask_if = tuple(c for c in (_condition(raw, "ask_if", text, states, out) for text in data.get("ask_if", ())) if c)
     for cond in ask_if:
         if cond.concept == cid:
-            out.add(raw, "'ask_if' refers to the question itself", key="ask_if",
-                    fix="ask_if should name other questions")
+            out.add(
+                raw, "'ask_if' refers to the question itself", key="ask_if", fix="ask_if should name other questions"
+            )
     label = data.get("label") or cid.replace("_", " ").capitalize()
     return Concept(
-        id=cid, label=label, states=states[cid], kind=kind, question=question,
-        help=data.get("help", ""), description=data.get("description", ""),
-        aliases=tuple(data.get("aliases", ())), ask_if=ask_if, multi=multi,
-        exclusive=exclusive, order=data.get("order", 1000), path=raw.path,
+        id=cid,
+        label=label,
+        states=states[cid],
+        kind=kind,
+        question=question,
+        help=data.get("help", ""),
+        description=data.get("description", ""),
+        aliases=tuple(data.get("aliases", ())),
+        ask_if=ask_if,
+        multi=multi,
+        exclusive=exclusive,
+        order=data.get("order", 1000),
+        path=raw.path,
     )
 
 
@@ -343,21 +429,29 @@ def _condition(raw: _Raw, key: str, text: str, states: dict, out: _Collector) ->
     try:
         cond = parse_condition(text)
     except SyntaxProblem as exc:
-        out.add(raw, str(exc), key=key, fix="e.g. \"some_concept = some_state\" (ids and states in lower case)")
+        out.add(raw, str(exc), key=key, fix='e.g. "some_concept = some_state" (ids and states in lower case)')
         return None
     return cond if _resolve(raw, key, cond.concept, cond.states, states, out) else None
 
 
 def _resolve(raw: _Raw, key: str, concept: str, wanted: tuple[str, ...], states: dict, out: _Collector) -> bool:
     if concept not in states:
-        out.add(raw, f"unknown concept '{concept}'", key=key,
-                fix=did_you_mean(concept, states) or "define it in a [[concept]] table")
+        out.add(
+            raw,
+            f"unknown concept '{concept}'",
+            key=key,
+            fix=did_you_mean(concept, states) or "define it in a [[concept]] table",
+        )
         return False
     ok = True
     for state in wanted:
         if state not in states[concept]:
-            out.add(raw, f"'{state}' is not a state of '{concept}'", key=key,
-                    fix=did_you_mean(state, states[concept]) or "its states are " + ", ".join(states[concept]))
+            out.add(
+                raw,
+                f"'{state}' is not a state of '{concept}'",
+                key=key,
+                fix=did_you_mean(state, states[concept]) or "its states are " + ", ".join(states[concept]),
+            )
             ok = False
     return ok
 
@@ -373,8 +467,7 @@ def _rules(raws: list[_Raw], states: dict, documents: dict, out: _Collector) -> 
             continue
         if rule.replaces:
             if raw.builtin:
-                out.add(raw, "built-in rules cannot use 'replaces'", key="replaces",
-                        fix="edit the rule itself")
+                out.add(raw, "built-in rules cannot use 'replaces'", key="replaces", fix="edit the rule itself")
                 continue
             target = rules.get(rule.replaces)
             if target is None:
@@ -382,15 +475,23 @@ def _rules(raws: list[_Raw], states: dict, documents: dict, out: _Collector) -> 
                 out.add(raw, f"replaces unknown rule '{rule.replaces}'", key="replaces", fix=hint)
                 continue
             if rule.replaces in replaced:
-                out.add(raw, f"rule '{rule.replaces}' is already replaced by '{replaced[rule.replaces]}'",
-                        key="replaces", fix="replace a rule once")
+                out.add(
+                    raw,
+                    f"rule '{rule.replaces}' is already replaced by '{replaced[rule.replaces]}'",
+                    key="replaces",
+                    fix="replace a rule once",
+                )
                 continue
             del rules[rule.replaces]
             replaced[rule.replaces] = rule.id
         if rule.id in rules:
             other = rules[rule.id]
-            out.add(raw, f"duplicate rule id '{rule.id}' (also in {other.path})", key="id",
-                    fix=f"choose another id, or add replaces = \"{rule.id}\" to change the existing rule")
+            out.add(
+                raw,
+                f"duplicate rule id '{rule.id}' (also in {other.path})",
+                key="id",
+                fix=f'choose another id, or add replaces = "{rule.id}" to change the existing rule',
+            )
             continue
         rules[rule.id] = rule
     return list(rules.values())
@@ -400,8 +501,12 @@ def _rule(raw: _Raw, states: dict, documents: dict, out: _Collector) -> Rule | N
     data = raw.data
     ok = True
     if not _RULE_ID.match(data["id"]):
-        out.add(raw, f"bad rule id '{data['id']}'", key="id",
-                fix="use lower-case letters, digits, '.', '-' and '_', e.g. 'topic.short-name'")
+        out.add(
+            raw,
+            f"bad rule id '{data['id']}'",
+            key="id",
+            fix="use lower-case letters, digits, '.', '-' and '_', e.g. 'topic.short-name'",
+        )
         ok = False
     if not data["when"]:
         out.add(raw, "'when' is empty", key="when", fix='add at least one condition, e.g. when = ["concept = state"]')
@@ -420,7 +525,7 @@ def _rule(raw: _Raw, states: dict, documents: dict, out: _Collector) -> Rule | N
         try:
             fact = parse_fact(text)
         except SyntaxProblem as exc:
-            out.add(raw, str(exc), key="then", fix="a conclusion names one state: \"concept = state\"")
+            out.add(raw, str(exc), key="then", fix='a conclusion names one state: "concept = state"')
             ok = False
             continue
         if _resolve(raw, "then", fact.concept, (fact.state,), states, out):
@@ -433,19 +538,31 @@ def _rule(raw: _Raw, states: dict, documents: dict, out: _Collector) -> Rule | N
     names = [s.label for s in Strength.for_rules()]
     strength = Strength.POSSIBLE
     if data["strength"] == Strength.GIVEN.label:
-        out.add(raw, "'given' is the strength of the user's answers; a rule cannot use it",
-                key="strength", fix="use one of " + ", ".join(names))
+        out.add(
+            raw,
+            "'given' is the strength of the user's answers; a rule cannot use it",
+            key="strength",
+            fix="use one of " + ", ".join(names),
+        )
         ok = False
     elif data["strength"] not in names:
-        out.add(raw, f"unknown strength '{data['strength']}'", key="strength",
-                fix=did_you_mean(data["strength"], names) or "use one of " + ", ".join(names))
+        out.add(
+            raw,
+            f"unknown strength '{data['strength']}'",
+            key="strength",
+            fix=did_you_mean(data["strength"], names) or "use one of " + ", ".join(names),
+        )
         ok = False
     else:
         strength = Strength.parse(data["strength"])
     sources = []
     if not data["sources"]:
-        out.add(raw, "'sources' is empty", key="sources",
-                fix='cite at least one sentence: { document = "...", quote = "..." }')
+        out.add(
+            raw,
+            "'sources' is empty",
+            key="sources",
+            fix='cite at least one sentence: { document = "...", quote = "..." }',
+        )
         ok = False
     for item in data["sources"]:
         sub = _Raw(raw.kind, dict(item), raw.path, raw.builtin)
@@ -454,35 +571,58 @@ def _rule(raw: _Raw, states: dict, documents: dict, out: _Collector) -> Rule | N
             ok = False
             continue
         if item["document"] not in documents:
-            out.add(raw, f"unknown document '{item['document']}'", key="sources",
-                    fix=did_you_mean(item["document"], documents) or "declare it in a [[document]] table")
+            out.add(
+                raw,
+                f"unknown document '{item['document']}'",
+                key="sources",
+                fix=did_you_mean(item["document"], documents) or "declare it in a [[document]] table",
+            )
             ok = False
             continue
         sources.append(SourceRef(item["document"], " ".join(item["quote"].split())))
     for fact in then:
         own = next((c for c in when if not c.negated and fact in c.facts()), None)
         if own is not None and len(own.states) == 1:
-            out.add(raw, f"concludes its own condition '{fact}'", key="then",
-                    fix="a rule cannot conclude what it needs; remove the conclusion or the condition")
+            out.add(
+                raw,
+                f"concludes its own condition '{fact}'",
+                key="then",
+                fix="a rule cannot conclude what it needs; remove the conclusion or the condition",
+            )
             ok = False
         elif own is not None:
             others = ", ".join(s for s in own.states if s != fact.state)
-            out.add(raw, f"concludes '{fact}', which its own condition '{own}' accepts", key="then",
-                    fix=f"it would justify the fact by itself; narrow the condition to "
-                        f"{own.concept} in [{others}]" if "," in others else
-                        f"it would justify the fact by itself; write {own.concept} = {others}")
+            out.add(
+                raw,
+                f"concludes '{fact}', which its own condition '{own}' accepts",
+                key="then",
+                fix=f"it would justify the fact by itself; narrow the condition to {own.concept} in [{others}]"
+                if "," in others
+                else f"it would justify the fact by itself; write {own.concept} = {others}",
+            )
             ok = False
     negated = {f for c in when if c.negated for f in c.facts()}
     for fact in then:
         if fact in negated:
-            out.add(raw, f"concludes '{fact}' from its absence", key="then",
-                    fix="remove the 'not' condition or the conclusion")
+            out.add(
+                raw,
+                f"concludes '{fact}' from its absence",
+                key="then",
+                fix="remove the 'not' condition or the conclusion",
+            )
             ok = False
     if not ok:
         return None
-    return Rule(id=data["id"], title=data["title"], when=tuple(when), then=tuple(then),
-                strength=strength, sources=tuple(sources), path=raw.path,
-                replaces=data.get("replaces", ""))
+    return Rule(
+        id=data["id"],
+        title=data["title"],
+        when=tuple(when),
+        then=tuple(then),
+        strength=strength,
+        sources=tuple(sources),
+        path=raw.path,
+        replaces=data.get("replaces", ""),
+    )
 
 
 class _Prefixed:

@@ -75,10 +75,19 @@ def closes_loop(case: Case) -> set[int]:
             ancestry[fact] = frozenset(found)
         return ancestry[fact]
 
-    return {step.index for step in case.steps
-            if not step.added and any(c in ancestors(p) for p in step.matched for c in step.rule.then)}
+    return {
+        step.index
+        for step in case.steps
+        if not step.added and any(c in ancestors(p) for p in step.matched for c in step.rule.then)
+    }
 
 
 def loops_json(case: Case) -> list[dict]:
-    return [{"loop": loop.id if loop else None, "title": loop.title if loop else None,
-             "facts": [f.as_json() for f in facts]} for loop, facts in loops_met(case)]
+    return [
+        {
+            "loop": loop.id if loop else None,
+            "title": loop.title if loop else None,
+            "facts": [f.as_json() for f in facts],
+        }
+        for loop, facts in loops_met(case)
+    ]

@@ -9,9 +9,10 @@ case builds many).
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from functools import cached_property
 from types import MappingProxyType
-from typing import Mapping, NamedTuple
+from typing import NamedTuple
 
 
 class Strength(enum.IntEnum):
@@ -27,11 +28,11 @@ class Strength(enum.IntEnum):
         return self.name.lower()
 
     @classmethod
-    def for_rules(cls) -> tuple["Strength", ...]:
+    def for_rules(cls) -> tuple[Strength, ...]:
         return (cls.ESTABLISHED, cls.LIKELY, cls.POSSIBLE)
 
     @classmethod
-    def parse(cls, text: str) -> "Strength":
+    def parse(cls, text: str) -> Strength:
         return cls[text.upper()]
 
 
@@ -184,8 +185,12 @@ class Loop(NamedTuple):
     path: str = ""
 
     def as_json(self) -> dict:
-        return {"id": self.id, "title": self.title, "through": list(self.through),
-                "description": self.description or None}
+        return {
+            "id": self.id,
+            "title": self.title,
+            "through": list(self.through),
+            "description": self.description or None,
+        }
 
 
 class KnowledgeBase:
@@ -196,8 +201,15 @@ class KnowledgeBase:
     read-only views, and its attributes cannot be set again.
     """
 
-    def __init__(self, concepts: Mapping[str, Concept], rules: tuple[Rule, ...], documents: Mapping[str, Document],
-                 files: tuple[str, ...] = (), strata: Mapping[str, int] | None = None, loops: tuple[Loop, ...] = ()):
+    def __init__(
+        self,
+        concepts: Mapping[str, Concept],
+        rules: tuple[Rule, ...],
+        documents: Mapping[str, Document],
+        files: tuple[str, ...] = (),
+        strata: Mapping[str, int] | None = None,
+        loops: tuple[Loop, ...] = (),
+    ):
         set_ = object.__setattr__
         set_(self, "concepts", MappingProxyType(dict(concepts)))
         set_(self, "rules", tuple(rules))
@@ -220,7 +232,13 @@ class KnowledgeBase:
         if not isinstance(other, KnowledgeBase):
             return NotImplemented
         return (self.concepts, self.rules, self.documents, self.files, self.strata, self.loops) == (
-            other.concepts, other.rules, other.documents, other.files, other.strata, other.loops)
+            other.concepts,
+            other.rules,
+            other.documents,
+            other.files,
+            other.strata,
+            other.loops,
+        )
 
     __hash__ = None  # type: ignore[assignment]
 

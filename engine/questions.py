@@ -91,8 +91,7 @@ class Outlook:
         if reach is None:
             return False
         support = self.case.support
-        return any(not self.blocked(f) and (f not in support or support[f].strength < reach)
-                   for f in rule.then)
+        return any(not self.blocked(f) and (f not in support or support[f].strength < reach) for f in rule.then)
 
     def live_rules(self, concept_id: str) -> list[Rule]:
         """Rules using ``concept_id`` whose outcome is still open."""

@@ -10,10 +10,11 @@ state of an answered concept is recorded as a conflict and adds nothing.
 from __future__ import annotations
 
 import gc
+from collections.abc import Mapping
 from contextlib import contextmanager, nullcontext
 from functools import cached_property
 from types import MappingProxyType
-from typing import Mapping, NamedTuple
+from typing import NamedTuple
 
 from ._experta import CompiledKnowledgeBase
 from .answers import Answers
@@ -27,6 +28,7 @@ KIND_ORDER = {"mechanism": 0, "outcome": 1, "advice": 2, "question": 3}
 
 # Justification and Support are named tuples: immutable like the rest of the
 # model, and built in C (a case builds one of each per firing and per fact).
+
 
 class Justification(NamedTuple):
     """One way a fact was reached: a rule and the facts it matched."""
@@ -53,7 +55,7 @@ class Support(NamedTuple):
     weakest: Rule | None = None  # the weakest rule along that route
 
 
-def route_strength(support: Mapping[Fact, "Support"], just: Justification) -> Strength:
+def route_strength(support: Mapping[Fact, Support], just: Justification) -> Strength:
     """A route is as strong as its weakest link: its rule or a premise."""
     return min([just.rule.strength, *(support[p].strength for p in just.premises)])
 
@@ -130,8 +132,14 @@ class Case:
     conflicts: tuple[Conflict, ...]
     firings: tuple[tuple, ...]  # each as (rule, matched, added, blocked, waiting); see ``steps``
 
-    def __init__(self, kb: KnowledgeBase, answers: Answers, support: Mapping[Fact, Support],
-                 conflicts: tuple[Conflict, ...], firings: tuple[tuple, ...] = ()):
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        answers: Answers,
+        support: Mapping[Fact, Support],
+        conflicts: tuple[Conflict, ...],
+        firings: tuple[tuple, ...] = (),
+    ):
         set_ = object.__setattr__
         set_(self, "kb", kb)
         set_(self, "answers", answers)
@@ -149,8 +157,10 @@ class Case:
     def steps(self) -> tuple[Step, ...]:
         """The firings in order, as ``trace`` shows them (built on first use:
         most cases are never traced)."""
-        return tuple(Step(index, rule, matched, tuple(added), tuple(blocked), waiting)
-                     for index, (rule, matched, added, blocked, waiting) in enumerate(self.firings, 1))
+        return tuple(
+            Step(index, rule, matched, tuple(added), tuple(blocked), waiting)
+            for index, (rule, matched, added, blocked, waiting) in enumerate(self.firings, 1)
+        )
 
     @cached_property
     def known(self) -> frozenset[Fact]:
@@ -163,8 +173,7 @@ class Case:
 
         def key(s: Support):
             concept = self.kb.concepts[s.fact.concept]
-            return (KIND_ORDER.get(concept.kind, 9), s.depth, s.fact.concept,
-                    concept.states.index(s.fact.state))
+            return (KIND_ORDER.get(concept.kind, 9), s.depth, s.fact.concept, concept.states.index(s.fact.state))
 
         return tuple(sorted(derived, key=key))
 
@@ -182,8 +191,12 @@ class Case:
         }
         if s.weakest is not None and s.weakest.sources:
             source = s.weakest.sources[0]
-            out["weakest_link"] = {"rule": s.weakest.id, "strength": s.weakest.strength.label,
-                                   "document": source.document, "quote": source.quote}
+            out["weakest_link"] = {
+                "rule": s.weakest.id,
+                "strength": s.weakest.strength.label,
+                "document": source.document,
+                "quote": source.quote,
+            }
         return out
 
     def as_json(self) -> dict:
@@ -276,8 +289,16 @@ _FAR = 1 << 30
 _new = tuple.__new__  # builds a named tuple without its Python-level __new__
 
 
-def _assemble(kb: KnowledgeBase, answers: Answers, given: set[Fact], justified: dict[Fact, list[Justification]],
-              blocked: dict[Fact, list[Justification]], firings: tuple[tuple, ...], *, settled: bool) -> Case:
+def _assemble(
+    kb: KnowledgeBase,
+    answers: Answers,
+    given: set[Fact],
+    justified: dict[Fact, list[Justification]],
+    blocked: dict[Fact, list[Justification]],
+    firings: tuple[tuple, ...],
+    *,
+    settled: bool,
+) -> Case:
     """The case: strengths, best routes, weakest links and conflicts.
 
     ``settled`` says that every route's premises were added before the fact
@@ -371,8 +392,13 @@ def _assemble(kb: KnowledgeBase, answers: Answers, given: set[Fact], justified: 
         if not clash:
             continue
         sides = tuple(
-            ConflictSide(f.state, f in given, f in blocked,
-                         tuple(sorted(blocked.get(f) or justified.get(f, ()), key=Justification.key)))
-            for f in facts)
+            ConflictSide(
+                f.state,
+                f in given,
+                f in blocked,
+                tuple(sorted(blocked.get(f) or justified.get(f, ()), key=Justification.key)),
+            )
+            for f in facts
+        )
         conflicts.append(Conflict(concept_id, sides))
     return Case(kb, answers, MappingProxyType(support), tuple(conflicts), firings)

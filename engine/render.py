@@ -78,8 +78,12 @@ def case_text(case: Case) -> str:
         lines.append("Conclusions")
         number = 0
         for kind, title in KIND_TITLES + (("", "Other"),):
-            group = [s for s in shown if (kb.concepts[s.fact.concept].kind == kind)
-                     or (not kind and kb.concepts[s.fact.concept].kind not in dict(KIND_TITLES))]
+            group = [
+                s
+                for s in shown
+                if (kb.concepts[s.fact.concept].kind == kind)
+                or (not kind and kb.concepts[s.fact.concept].kind not in dict(KIND_TITLES))
+            ]
             if not group:
                 continue
             lines.append(f"  {title}")
@@ -95,8 +99,7 @@ def case_text(case: Case) -> str:
         lines.append("")
         for loop, facts in loops:
             name = visible(loop.title) if loop else "a loop"
-            lines.append(f"Loop: these conclusions go round {name}: "
-                         + " -> ".join(str(f) for f in facts))
+            lines.append(f"Loop: these conclusions go round {name}: " + " -> ".join(str(f) for f in facts))
     if case.conflicts:
         lines.append("")
         lines.extend(conflicts_text(case))
@@ -110,7 +113,7 @@ def hedged_text(case: Case, fact: Fact) -> str:
         return ""
     rule = support.weakest
     quote, document = (rule.sources[0].quote, rule.sources[0].document) if rule.sources else ("", "")
-    return f"{support.strength.label}, because \"{visible(quote)}\" ({visible(document)}) [{visible(rule.id)}]"
+    return f'{support.strength.label}, because "{visible(quote)}" ({visible(document)}) [{visible(rule.id)}]'
 
 
 def conflicts_text(case: Case, conflicts: tuple[Conflict, ...] | None = None, width: int = 100) -> list[str]:
@@ -140,9 +143,16 @@ def _how_children(kb: KnowledgeBase, node: Node, indent: str, lines: list[str], 
         lines.append(f"{indent}{branch}{label} {visible(rule.id)} [{rule.strength.label}]: {visible(rule.title)}")
         for source in rule.sources:
             pad = f"{indent}{cont}   "
-            quoted = f"\"{visible(source.quote)}\" ({visible(source.document)})"
-            lines.extend(textwrap.wrap(quoted, width=max(60, width), initial_indent=pad,
-                                       subsequent_indent=pad + " ", break_on_hyphens=False))
+            quoted = f'"{visible(source.quote)}" ({visible(source.document)})'
+            lines.extend(
+                textwrap.wrap(
+                    quoted,
+                    width=max(60, width),
+                    initial_indent=pad,
+                    subsequent_indent=pad + " ",
+                    break_on_hyphens=False,
+                )
+            )
         for j, premise in enumerate(route.premises):
             plast = j == len(route.premises) - 1
             pbranch, pcont = ("└─ ", "   ") if plast else ("├─ ", "│  ")
@@ -170,8 +180,10 @@ def weakest_text(case: Case, fact: Fact) -> str:
     if rule is None:
         return ""
     quote = rule.sources[0].quote if rule.sources else ""
-    return (f"{strength_text(support.strength)}: the weakest link is {visible(rule.id)} "
-            f"[{rule.strength.label}], \"{visible(quote)}\"")
+    return (
+        f"{strength_text(support.strength)}: the weakest link is {visible(rule.id)} "
+        f'[{rule.strength.label}], "{visible(quote)}"'
+    )
 
 
 def rules_text(kb: KnowledgeBase, rules: list[Rule] | None = None) -> str:
@@ -182,7 +194,7 @@ def rules_text(kb: KnowledgeBase, rules: list[Rule] | None = None) -> str:
         lines.append(f"  when  {'; '.join(visible(str(c)) for c in rule.when)}")
         lines.append(f"  then  {'; '.join(str(f) for f in rule.then)}")
         for source in rule.sources:
-            lines.append(f"  {visible(source.document)}: \"{visible(source.quote)}\"")
+            lines.append(f'  {visible(source.document)}: "{visible(source.quote)}"')
         lines.append("")
     lines.append(f"{len(rules if rules is not None else kb.rules)} rules")
     return "\n".join(lines)
@@ -219,25 +231,29 @@ def concepts_text(kb: KnowledgeBase) -> str:
 # Explanations added for students: why, why-not, what-if, trace, conflicts
 # ---------------------------------------------------------------------------
 
+
 def why_level_text(kb: KnowledgeBase, concept_id: str, levels, depth: int) -> str:
     """The ``depth``-th ``why`` at a question (1 = the rules it feeds)."""
     if not levels:
         return "No rule can still use this answer; it is asked for the record."
     if depth > len(levels):
-        return ("That is as far as it goes: what those rules conclude is not used by any further "
-                "rule (they are outcomes or advice).")
+        return (
+            "That is as far as it goes: what those rules conclude is not used by any further "
+            "rule (they are outcomes or advice)."
+        )
     level = levels[depth - 1]
     lines = []
     if depth == 1:
-        lines.append(f"[why 1] Your answer to {concept_id} is needed by {len(level)} rule"
-                     f"{'s' if len(level) > 1 else ''}:")
+        lines.append(
+            f"[why 1] Your answer to {concept_id} is needed by {len(level)} rule{'s' if len(level) > 1 else ''}:"
+        )
     else:
         lines.append(f"[why {depth}] because what those rules conclude leads further:")
     for link in level:
         lines.append(_link_line(kb, link))
         quote = link.rule.sources[0].quote if link.rule.sources else ""
         if quote:
-            lines.append(f"      \"{visible(quote)}\" ({visible(link.rule.sources[0].document)})")
+            lines.append(f'      "{visible(quote)}" ({visible(link.rule.sources[0].document)})')
         if link.negated:
             lines.append("      (your answer can only rule this one out, through its 'not' condition)")
         if link.loop:
@@ -257,13 +273,20 @@ def why_not_text(case: Case, fact: Fact, checks, changes, shown: int = 8) -> str
     kb = case.kb
     lines = [f"{fact} ({fact_text(kb, fact)}) was not concluded from these answers."]
     concept = kb.concepts[fact.concept]
-    blocked = [side for conflict in case.conflicts if conflict.concept == fact.concept
-               for side in conflict.sides if side.state == fact.state and side.blocked]
+    blocked = [
+        side
+        for conflict in case.conflicts
+        if conflict.concept == fact.concept
+        for side in conflict.sides
+        if side.state == fact.state and side.blocked
+    ]
     if blocked:
         rules = ", ".join(visible(j.rule.id) for j in blocked[0].justifications)
         answered = ",".join(case.answers.given.get(fact.concept, ()))
-        lines.append(f"The rules did reach it ({rules}), but it was not added: it contradicts your "
-                     f"answer {fact.concept}={answered}, and an answer is never overridden.")
+        lines.append(
+            f"The rules did reach it ({rules}), but it was not added: it contradicts your "
+            f"answer {fact.concept}={answered}, and an answer is never overridden."
+        )
         lines.extend(conflicts_text(case, tuple(c for c in case.conflicts if c.concept == fact.concept)))
         return "\n".join(lines)
     if not checks:
@@ -325,7 +348,9 @@ def what_if_text(result) -> str:
         for d in result.gained:
             using = f" using {', '.join(str(p) for p in d.premises)}" if d.premises else ""
             note = f" ({d.note})" if d.note else ""
-            lines.append(f"  + {fact_text(kb, d.fact)}  [{strength_text(d.strength)}]  by {visible(d.rule)}{using}{note}")
+            lines.append(
+                f"  + {fact_text(kb, d.fact)}  [{strength_text(d.strength)}]  by {visible(d.rule)}{using}{note}"
+            )
     if result.lost:
         lines.append("Lost")
         for d in result.lost:
@@ -354,8 +379,9 @@ def trace_text(case: Case, agenda: bool = False) -> str:
         matched = ", ".join(str(f) for f in step.matched) or "(nothing: only 'not' conditions)"
         lines.append(f"FIRE {step.index:>3} {visible(step.rule.id)} [{step.rule.strength.label}]: {matched}")
         if step.index in closing:
-            loop = next((lp for lp, facts in loops if lp and (set(step.rule.then) | set(step.matched)) & set(facts)),
-                        None)
+            loop = next(
+                (lp for lp, facts in loops if lp and (set(step.rule.then) | set(step.matched)) & set(facts)), None
+            )
             name = visible(loop.title) if loop else "a loop"
             lines.append(f"      (this firing goes round {name}: it reaches a fact its premises were built on)")
         for fact in step.added:
@@ -392,8 +418,10 @@ def conflict_columns(case: Case, conflict: Conflict, width: int = 100) -> list[s
         columns.append(col)
     gap = 3
     col_width = max(24, (width - gap * (len(columns) - 1)) // max(1, len(columns)))
-    wrapped = [[piece for line in col for piece in (textwrap.wrap(line, col_width, subsequent_indent="    ") or [""])]
-               for col in columns]
+    wrapped = [
+        [piece for line in col for piece in (textwrap.wrap(line, col_width, subsequent_indent="    ") or [""])]
+        for col in columns
+    ]
     height = max(len(c) for c in wrapped)
     label = visible(kb.concepts[conflict.concept].label)
     lines = [f"  Conflict: {label} ({conflict.concept})"]
@@ -401,4 +429,3 @@ def conflict_columns(case: Case, conflict: Conflict, width: int = 100) -> list[s
         cells = [(c[row] if row < len(c) else "").ljust(col_width) for c in wrapped]
         lines.append("    " + (" " * gap).join(cells).rstrip())
     return lines
-

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from typing import TYPE_CHECKING, Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import Problem
 
@@ -54,8 +55,9 @@ def rule_files(paths: Iterable[str | Path]) -> list[str]:
     return found
 
 
-def read(builtin: Iterable[str | Path] = (), extra: Iterable[str | Path] = (), *,
-         display_root: str | Path | None = None) -> list[RuleFile | Problem]:
+def read(
+    builtin: Iterable[str | Path] = (), extra: Iterable[str | Path] = (), *, display_root: str | Path | None = None
+) -> list[RuleFile | Problem]:
     """The rule files named (built-in first, then a rule author's), read,
     and every problem met on the way, in the order met."""
     found: list[RuleFile | Problem] = []
@@ -78,12 +80,20 @@ def read(builtin: Iterable[str | Path] = (), extra: Iterable[str | Path] = (), *
         folders = [os.path.realpath(g) for g in named if g.strip() and os.path.isdir(g)]
         for given in named:
             if not given.strip():
-                found.append(Problem(path="--rules", message="empty rule file name",
-                                     fix="name a .toml rule file or a folder of them"))
+                found.append(
+                    Problem(
+                        path="--rules", message="empty rule file name", fix="name a .toml rule file or a folder of them"
+                    )
+                )
                 continue
             if os.path.isdir(given) and not _toml_in(given):
-                found.append(Problem(path=given, message="the folder holds no .toml rule files",
-                                     fix="name a folder with rule files, or a .toml file"))
+                found.append(
+                    Problem(
+                        path=given,
+                        message="the folder holds no .toml rule files",
+                        fix="name a folder with rule files, or a .toml file",
+                    )
+                )
         for path in expanded:
             real, parent = resolved(path)
             if real in seen:
@@ -91,8 +101,13 @@ def read(builtin: Iterable[str | Path] = (), extra: Iterable[str | Path] = (), *
             seen.add(real)
             shown = display(path, root, real)
             if parent in folders and os.path.dirname(real) != parent:
-                found.append(Problem(path=shown, message=f"links to {real}, outside the folder given",
-                                     fix="name that file itself with --rules if you mean to load it"))
+                found.append(
+                    Problem(
+                        path=shown,
+                        message=f"links to {real}, outside the folder given",
+                        fix="name that file itself with --rules if you mean to load it",
+                    )
+                )
                 continue
             text = _read_text(path, shown, found)
             if text is not None:
@@ -105,7 +120,7 @@ def display(path: str, root: str | None, real: str) -> str:
     if it is inside it, else as given; ``real`` is the file's own path,
     resolved."""
     if root is not None and real.startswith(root.rstrip(os.sep) + os.sep):
-        return real[len(root.rstrip(os.sep)) + 1:]  # normalized already
+        return real[len(root.rstrip(os.sep)) + 1 :]  # normalized already
     return _as_given(path)
 
 
@@ -124,16 +139,25 @@ def _read_text(path: str, shown: str, found: list) -> str | None:
     try:
         size = os.stat(path).st_size
         if size > MAX_FILE_BYTES:
-            found.append(Problem(
-                path=shown, message=f"the file is too large ({size / 1048576:.1f} MiB; rule files may be at most "
-                                    f"{MAX_FILE_BYTES // 1048576} MiB)",
-                fix="split the knowledge into several files, one per topic"))
+            found.append(
+                Problem(
+                    path=shown,
+                    message=f"the file is too large ({size / 1048576:.1f} MiB; rule files may be at most "
+                    f"{MAX_FILE_BYTES // 1048576} MiB)",
+                    fix="split the knowledge into several files, one per topic",
+                )
+            )
             return None
         with open(path, "rb") as handle:
             return handle.read().decode("utf-8")
     except UnicodeDecodeError as exc:
         found.append(Problem(path=shown, message=f"not UTF-8 text (byte {exc.start})", fix="save the file as UTF-8"))
     except OSError as exc:
-        found.append(Problem(path=shown, message=f"cannot read the file: {exc.strerror or exc}",
-                             fix="check that the file exists and is readable"))
+        found.append(
+            Problem(
+                path=shown,
+                message=f"cannot read the file: {exc.strerror or exc}",
+                fix="check that the file exists and is readable",
+            )
+        )
     return None

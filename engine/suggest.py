@@ -1,8 +1,8 @@
-""""Did you mean ...?" for ids, states and keys."""
+""" "Did you mean ...?" for ids, states and keys."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 
 def closest(word: str, choices: Iterable[str]) -> str:

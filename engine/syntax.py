@@ -33,10 +33,7 @@ def parse_condition(text: str) -> Condition:
     match = _CONDITION.match(text)
     if not match:
         raise SyntaxProblem(f"cannot read condition '{text}': expected {CONDITION_FORMS}")
-    if match["state"]:
-        states = (match["state"],)
-    else:
-        states = tuple(s.strip() for s in match["states"].split(","))
+    states = (match["state"],) if match["state"] else tuple(s.strip() for s in match["states"].split(","))
     if len(set(states)) != len(states):
         raise SyntaxProblem(f"condition '{text}' names a state twice")
     return Condition(match["concept"], states, negated=bool(match["not"]))

@@ -70,8 +70,11 @@ def reason(kb, answers: dict[str, tuple[str, ...]]) -> dict:
             for rule in rules:
                 if any((cond.concept, s) in known for cond in rule.when if cond.negated for s in cond.states):
                     continue
-                options = [[(cond.concept, s) for s in cond.states if (cond.concept, s) in known]
-                           for cond in rule.when if not cond.negated]
+                options = [
+                    [(cond.concept, s) for s in cond.states if (cond.concept, s) in known]
+                    for cond in rule.when
+                    if not cond.negated
+                ]
                 for premises in product(*options):
                     key = (rule.id, tuple(premises))
                     for fact in rule.then:
@@ -107,9 +110,13 @@ def reason(kb, answers: dict[str, tuple[str, ...]]) -> dict:
         states = {s for c, s in known if c == concept_id} | {s for c, s in blocked if c == concept_id}
         if len(states) > 1 and (not concept.multi or states & set(concept.exclusive)):
             conflicts[concept_id] = {
-                s: ((concept_id, s) in given, (concept_id, s) in blocked,
-                    frozenset(blocked.get((concept_id, s)) or justifications.get((concept_id, s), ())))
-                for s in states}
+                s: (
+                    (concept_id, s) in given,
+                    (concept_id, s) in blocked,
+                    frozenset(blocked.get((concept_id, s)) or justifications.get((concept_id, s), ())),
+                )
+                for s in states
+            }
     return {
         "conclusions": {f for f in known if f not in given},
         "justifications": {f: frozenset(v) for f, v in justifications.items() if v},
@@ -122,17 +129,19 @@ def from_case(case) -> dict:
     """The same shape, from a case reasoned by the engine."""
     justifications = {}
     for support in case.support.values():
-        keys = frozenset((j.rule.id, tuple((p.concept, p.state) for p in j.premises))
-                         for j in support.justifications)
+        keys = frozenset((j.rule.id, tuple((p.concept, p.state) for p in j.premises)) for j in support.justifications)
         if keys:
             justifications[(support.fact.concept, support.fact.state)] = keys
     conflicts = {}
     for conflict in case.conflicts:
         conflicts[conflict.concept] = {
-            side.state: (side.given, side.blocked,
-                         frozenset((j.rule.id, tuple((p.concept, p.state) for p in j.premises))
-                                   for j in side.justifications))
-            for side in conflict.sides}
+            side.state: (
+                side.given,
+                side.blocked,
+                frozenset((j.rule.id, tuple((p.concept, p.state) for p in j.premises)) for j in side.justifications),
+            )
+            for side in conflict.sides
+        }
     return {
         "conclusions": {(s.fact.concept, s.fact.state) for s in case.conclusions},
         "justifications": justifications,

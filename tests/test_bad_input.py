@@ -100,10 +100,12 @@ def test_an_unreadable_rule_file(tmp_path, unreadable):
 def _rules(count: int) -> str:
     out = []
     for i in range(count):
-        out.append(f'[[rule]]\nid = "bulk.r{i:05d}"\ntitle = "Rule {i}"\n'
-                   f'when = ["magnesium_status = low", "calcium_intake = high"]\n'
-                   f'then = ["{"bone_strength = reduced" if i % 2 else "osteoporosis_risk = increased"}"]\n'
-                   'strength = "possible"\nsources = [{ document = "mg-calcium", quote = "q" }]\n')
+        out.append(
+            f'[[rule]]\nid = "bulk.r{i:05d}"\ntitle = "Rule {i}"\n'
+            f'when = ["magnesium_status = low", "calcium_intake = high"]\n'
+            f'then = ["{"bone_strength = reduced" if i % 2 else "osteoporosis_risk = increased"}"]\n'
+            'strength = "possible"\nsources = [{ document = "mg-calcium", quote = "q" }]\n'
+        )
     return "\n".join(out)
 
 
@@ -147,10 +149,42 @@ def test_ctrl_c_while_reasoning_exits_130(monkeypatch):
     assert result.stderr.strip() == "Error: interrupted; nothing was concluded."
 
 
-WORDS = ["consult", "how", "why-not", "what-if", "trace", "rules", "concepts", "--json", "--no-input",
-         "-a", "--answer", "--answers", "--change", "-c", "--agenda", "--concept", "--rules", "--version",
-         "-h", "--firing-limit", "magnesium_status=low", "symptom=fatigue,nausea", "blood_calcium=low",
-         "magnesium_status", "=", "unknown", "low", "1", "-1", "", " ", "\x1b[31m", "é", "nowhere.toml"]
+WORDS = [
+    "consult",
+    "how",
+    "why-not",
+    "what-if",
+    "trace",
+    "rules",
+    "concepts",
+    "--json",
+    "--no-input",
+    "-a",
+    "--answer",
+    "--answers",
+    "--change",
+    "-c",
+    "--agenda",
+    "--concept",
+    "--rules",
+    "--version",
+    "-h",
+    "--firing-limit",
+    "magnesium_status=low",
+    "symptom=fatigue,nausea",
+    "blood_calcium=low",
+    "magnesium_status",
+    "=",
+    "unknown",
+    "low",
+    "1",
+    "-1",
+    "",
+    " ",
+    "\x1b[31m",
+    "é",
+    "nowhere.toml",
+]
 
 
 @settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
@@ -165,12 +199,15 @@ def test_random_argument_lists_never_show_a_traceback(args):
 
 def test_a_rules_file_named_twice_is_read_once(tmp_path):
     path = tmp_path / "mine.toml"
-    path.write_text('[[rule]]\nid = "mine.replacement"\nreplaces = "pth.severe-deficiency-impairs-secretion"\n'
-                    'title = "t"\nwhen = ["magnesium_status = severely_low"]\nthen = ["pth_secretion = impaired"]\n'
-                    'strength = "established"\nsources = [{ document = "mg-calcium", quote = "q" }]\n',
-                    encoding="utf-8")
-    result = CliRunner().invoke(cli, ["--rules", str(path), "--rules", str(tmp_path), "rules", "--json"],
-                                catch_exceptions=False)
+    path.write_text(
+        '[[rule]]\nid = "mine.replacement"\nreplaces = "pth.severe-deficiency-impairs-secretion"\n'
+        'title = "t"\nwhen = ["magnesium_status = severely_low"]\nthen = ["pth_secretion = impaired"]\n'
+        'strength = "established"\nsources = [{ document = "mg-calcium", quote = "q" }]\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        cli, ["--rules", str(path), "--rules", str(tmp_path), "rules", "--json"], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.stderr
     ids = [r["id"] for r in __import__("json").loads(result.stdout)]
     assert "mine.replacement" in ids and "pth.severe-deficiency-impairs-secretion" not in ids
@@ -185,9 +222,23 @@ def test_ctrl_c_at_the_explain_prompt_keeps_the_conclusions(monkeypatch):
         raise AssertionError("no question should be asked")
 
     monkeypatch.setattr(cofactor.cli, "_read_line", read)
-    args = ["consult", "-a", "magnesium_status=adequate", "-a", "magnesium_rich_foods=often",
-            "-a", "calcium_intake=adequate", "-a", "calcium_supplement=no", "-a", "vitamin_d_supplement=none",
-            "-a", "sun_exposure=adequate", "-a", "symptom=fatigue"]
+    args = [
+        "consult",
+        "-a",
+        "magnesium_status=adequate",
+        "-a",
+        "magnesium_rich_foods=often",
+        "-a",
+        "calcium_intake=adequate",
+        "-a",
+        "calcium_supplement=no",
+        "-a",
+        "vitamin_d_supplement=none",
+        "-a",
+        "sun_exposure=adequate",
+        "-a",
+        "symptom=fatigue",
+    ]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 130
     assert "Conclusions" in result.stdout

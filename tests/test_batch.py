@@ -12,11 +12,17 @@ import random
 import pytest
 
 from cofactor.cli import DISCLAIMER, cli
-from cofactor.engine import batch, consultation
 from cofactor.engine import answers as answer_io
+from cofactor.engine import batch, consultation
 
-SIX = ["magnesium_status", "magnesium_deficiency_chronic", "magnesium_rich_foods", "calcium_intake",
-       "calcium_supplement", "vitamin_d_supplement"]
+SIX = [
+    "magnesium_status",
+    "magnesium_deficiency_chronic",
+    "magnesium_rich_foods",
+    "calcium_intake",
+    "calcium_supplement",
+    "vitamin_d_supplement",
+]
 
 
 def _class_csv(kb, rows: int, seed: int = 7) -> str:
@@ -40,7 +46,7 @@ def _partly(runner, *args, input=None):
 
 
 def _expected(reasoner, kb, row: list[str]) -> dict:
-    pairs = [f"{q}={cell}" for q, cell in zip(SIX, row) if cell]
+    pairs = [f"{q}={cell}" for q, cell in zip(SIX, row, strict=True) if cell]
     return consultation.as_json(reasoner.reason(answer_io.build(kb, pairs)))
 
 
@@ -96,45 +102,54 @@ def test_memory_does_not_grow_with_the_input(reasoner, kb):
 
 def test_named_cases_in_toml_and_json(tmp_path, invoke):
     toml = tmp_path / "cases.toml"
-    toml.write_text('[alice]\nmagnesium_status = "low"\nsymptom = ["fatigue", "nausea"]\n\n'
-                    '[bob]\nmagnesium_status = "severely_low"\n', encoding="utf-8")
+    toml.write_text(
+        '[alice]\nmagnesium_status = "low"\nsymptom = ["fatigue", "nausea"]\n\n'
+        '[bob]\nmagnesium_status = "severely_low"\n',
+        encoding="utf-8",
+    )
     lines = [json.loads(line) for line in invoke("batch", str(toml)).stdout.splitlines()]
     assert [line["case"] for line in lines] == ["alice", "bob"]
     assert lines[0]["answers"] == {"magnesium_status": "low", "symptom": ["fatigue", "nausea"]}
     as_json = tmp_path / "cases.json"
-    as_json.write_text(json.dumps({"bob": {"magnesium_status": "severely_low"}, "alice": {"magnesium_status": "low"}}),
-                       encoding="utf-8")
+    as_json.write_text(
+        json.dumps({"bob": {"magnesium_status": "severely_low"}, "alice": {"magnesium_status": "low"}}),
+        encoding="utf-8",
+    )
     assert [json.loads(line)["case"] for line in invoke("batch", str(as_json)).stdout.splitlines()] == ["bob", "alice"]
 
 
 def test_json_lines_in_and_a_csv_table_out(tmp_path, invoke, kb):
     source = tmp_path / "cases.jsonl"
-    source.write_text('{"magnesium_status": "low"}\n\n{"magnesium_status": "adequate", "symptom": ["fatigue"]}\n'
-                      '[1, 2]\n', encoding="utf-8")
+    source.write_text(
+        '{"magnesium_status": "low"}\n\n{"magnesium_status": "adequate", "symptom": ["fatigue"]}\n[1, 2]\n',
+        encoding="utf-8",
+    )
     out = tmp_path / "table.csv"
     result = invoke("batch", str(source), "-o", str(out), expect=1)
     assert "row 4: a line must be a JSON object of answers" in result.stderr
     table = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"))))
     header = table[0]
-    assert header[0] == "case" and header[1:1 + len(kb.questions)] == [q.id for q in kb.questions]
+    assert header[0] == "case" and header[1 : 1 + len(kb.questions)] == [q.id for q in kb.questions]
     derived = sorted(c.id for c in kb.concepts.values() if not c.is_question)
-    assert header[1 + len(kb.questions):] == derived
-    low, adequate = (dict(zip(header, row)) for row in table[1:])
+    assert header[1 + len(kb.questions) :] == derived
+    low, adequate = (dict(zip(header, row, strict=True)) for row in table[1:])
     assert low["case"] == "1" and low["magnesium_status"] == "low"
     assert low["vitamin_d_activation"] == "impaired" and adequate["vitamin_d_activation"] == ""
     assert adequate["case"] == "3" and adequate["symptom"] == "fatigue"
 
 
 def test_standard_input(invoke):
-    result = invoke("batch", "-", "--input-format", "csv", input="magnesium_status,symptom\nlow,\"fatigue,nausea\"\n")
+    result = invoke("batch", "-", "--input-format", "csv", input='magnesium_status,symptom\nlow,"fatigue,nausea"\n')
     [line] = [json.loads(line) for line in result.stdout.splitlines()]
     assert line["row"] == 2 and line["answers"]["symptom"] == ["fatigue", "nausea"]
 
 
 def test_what_is_read_from_files_cannot_drive_the_terminal(tmp_path, runner):
     source = tmp_path / "cases.toml"
-    source.write_text('["eve\\u001b[2J"]\nmagnesium_status = "low"\n["mallory\\u001b]0;x\\u0007"]\n'
-                      'magnesium_status = "nope"\n', encoding="utf-8")
+    source.write_text(
+        '["eve\\u001b[2J"]\nmagnesium_status = "low"\n["mallory\\u001b]0;x\\u0007"]\nmagnesium_status = "nope"\n',
+        encoding="utf-8",
+    )
     for fmt in ("jsonl", "csv"):
         result = _partly(runner, "batch", str(source), "--output-format", fmt)
         assert "\x1b" not in result.stdout + result.stderr and "\x07" not in result.stderr
@@ -142,19 +157,22 @@ def test_what_is_read_from_files_cannot_drive_the_terminal(tmp_path, runner):
     assert json.loads(_partly(runner, "batch", str(source)).stdout)["case"] == "eve\x1b[2J"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["/no/such/class.csv"], "batch file '/no/such/class.csv' does not exist"),
-    (["{txt}"], "cases.txt'; name it with --input-format (csv, jsonl, toml, json)"),
-    (["-"], "cannot tell the format of standard input"),
-    (["{dir}"], "is a folder"),
-    (["{latin1}"], "is not UTF-8 text"),
-    (["{unknown_column}"], "CSV header, column 2: unknown concept 'calcium_intak'; did you mean 'calcium_intake'?"),
-    (["{twice}"], "CSV header, column 2: 'magnesium_status' is named twice"),
-    (["{empty}"], "the CSV input is empty"),
-    (["{broken_toml}"], "the input is not valid TOML"),
-    (["{same}", "-o", "{same}"], "is the input; name another file"),
-    (["{same}", "--json", "--output-format", "csv"], "--json writes JSON Lines"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["/no/such/class.csv"], "batch file '/no/such/class.csv' does not exist"),
+        (["{txt}"], "cases.txt'; name it with --input-format (csv, jsonl, toml, json)"),
+        (["-"], "cannot tell the format of standard input"),
+        (["{dir}"], "is a folder"),
+        (["{latin1}"], "is not UTF-8 text"),
+        (["{unknown_column}"], "CSV header, column 2: unknown concept 'calcium_intak'; did you mean 'calcium_intake'?"),
+        (["{twice}"], "CSV header, column 2: 'magnesium_status' is named twice"),
+        (["{empty}"], "the CSV input is empty"),
+        (["{broken_toml}"], "the input is not valid TOML"),
+        (["{same}", "-o", "{same}"], "is the input; name another file"),
+        (["{same}", "--json", "--output-format", "csv"], "--json writes JSON Lines"),
+    ],
+)
 def test_bad_batch_input_is_one_line_and_exit_2(tmp_path, invoke, args, message):
     files = {
         "dir": tmp_path,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import facts_of
 
 from cofactor.cli import cli
-from conftest import facts_of
 
 COMMANDS = ["consult", "how", "why-not", "what-if", "trace", "rules", "concepts", "batch"]
 
@@ -70,8 +70,9 @@ def test_json_flag_on_the_group_too(invoke):
 
 
 def test_consult_text_groups_conclusions(invoke):
-    out = invoke("consult", "--no-input", "-a", "magnesium_status=severely_low",
-                 "-a", "vitamin_d_supplement=standard").stdout
+    out = invoke(
+        "consult", "--no-input", "-a", "magnesium_status=severely_low", "-a", "vitamin_d_supplement=standard"
+    ).stdout
     assert out.index("Mechanisms") < out.index("Outcomes") < out.index("Advice")
     assert "Blood calcium: low  [established]" in out
     assert "because Functional hypoparathyroidism" in out
@@ -96,10 +97,13 @@ def test_unknown_is_the_same_as_not_answering(invoke_json):
     assert a["conclusions"] == b["conclusions"] and a["answers"] == {}
 
 
-@pytest.mark.parametrize("suffix,content", [
-    (".toml", 'magnesium_status = "low"\nsymptom = ["fatigue"]\n'),
-    (".json", '{"magnesium_status": "low", "symptom": ["fatigue"]}'),
-])
+@pytest.mark.parametrize(
+    "suffix,content",
+    [
+        (".toml", 'magnesium_status = "low"\nsymptom = ["fatigue"]\n'),
+        (".json", '{"magnesium_status": "low", "symptom": ["fatigue"]}'),
+    ],
+)
 def test_answers_file_and_flags_override_it(invoke_json, tmp_path, suffix, content):
     path = tmp_path / f"case{suffix}"
     path.write_text(content, encoding="utf-8")
@@ -113,8 +117,13 @@ def test_answers_file_and_flags_override_it(invoke_json, tmp_path, suffix, conte
 
 def test_how_shows_the_chain_through_pth_with_quotes(invoke):
     out = invoke("how", "blood_calcium=low", "-a", "magnesium_status=severely_low").stdout
-    for step in ["blood_calcium=low", "functional_hypoparathyroidism=present", "pth_secretion=impaired",
-                 "magnesium_status=severely_low", "pth.severe-deficiency-impairs-secretion"]:
+    for step in [
+        "blood_calcium=low",
+        "functional_hypoparathyroidism=present",
+        "pth_secretion=impaired",
+        "magnesium_status=severely_low",
+        "pth.severe-deficiency-impairs-secretion",
+    ]:
         assert step in out
     assert '"Severe magnesium deficiency impairs PTH production and release"' in out
     assert "[established]" in out and "your answer" in out
@@ -190,25 +199,38 @@ def test_concepts_text_and_json(invoke, invoke_json):
 
 # --- the contract's error table --------------------------------------------------
 
-@pytest.mark.parametrize("args,expected", [
-    (["consult", "--no-input", "-a", "magnesium_stauts=low"],
-     ["unknown concept 'magnesium_stauts'", "did you mean 'magnesium_status'"]),
-    (["consult", "--no-input", "-a", "magnesium_status=lwo"],
-     ["'lwo' is not a state of 'magnesium_status'", "did you mean 'low'",
-      "Allowed: severely_low, low, adequate, high, unknown"]),
-    (["consult", "--no-input", "-a", "magnesium_status"], ["malformed answer 'magnesium_status'", "CONCEPT=STATE"]),
-    (["consult", "--no-input", "-a", "=low"], ["malformed answer '=low'"]),
-    (["consult", "--no-input", "-a", "magnesium_status="], ["malformed answer", "state is missing"]),
-    (["consult", "--no-input", "-a", "magnesium_status=low,high"], ["takes one state"]),
-    (["consult", "--no-input", "-a", "magnesium_status=low", "-a", "magnesium_status=high"],
-     ["answered more than once"]),
-    (["consult", "--no-input", "-a", "symptom=none,fatigue"], ["'none' cannot be combined"]),
-    (["consult", "--no-input", "-a", "blood_calcium=low"], ["concluded by the rules, not asked"]),
-    (["consult", "--no-input", "--answers", "does-not-exist.toml"], ["does-not-exist.toml", "does not exist"]),
-    (["how", "blood_calcium=lo"], ["'lo' is not a state of 'blood_calcium'", "did you mean 'low'"]),
-    (["how", "bloodcalcium=low"], ["unknown concept 'bloodcalcium'", "did you mean 'blood_calcium'"]),
-    (["rules", "--concept", "pth_secretoin"], ["did you mean 'pth_secretion'"]),
-])
+
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (
+            ["consult", "--no-input", "-a", "magnesium_stauts=low"],
+            ["unknown concept 'magnesium_stauts'", "did you mean 'magnesium_status'"],
+        ),
+        (
+            ["consult", "--no-input", "-a", "magnesium_status=lwo"],
+            [
+                "'lwo' is not a state of 'magnesium_status'",
+                "did you mean 'low'",
+                "Allowed: severely_low, low, adequate, high, unknown",
+            ],
+        ),
+        (["consult", "--no-input", "-a", "magnesium_status"], ["malformed answer 'magnesium_status'", "CONCEPT=STATE"]),
+        (["consult", "--no-input", "-a", "=low"], ["malformed answer '=low'"]),
+        (["consult", "--no-input", "-a", "magnesium_status="], ["malformed answer", "state is missing"]),
+        (["consult", "--no-input", "-a", "magnesium_status=low,high"], ["takes one state"]),
+        (
+            ["consult", "--no-input", "-a", "magnesium_status=low", "-a", "magnesium_status=high"],
+            ["answered more than once"],
+        ),
+        (["consult", "--no-input", "-a", "symptom=none,fatigue"], ["'none' cannot be combined"]),
+        (["consult", "--no-input", "-a", "blood_calcium=low"], ["concluded by the rules, not asked"]),
+        (["consult", "--no-input", "--answers", "does-not-exist.toml"], ["does-not-exist.toml", "does not exist"]),
+        (["how", "blood_calcium=lo"], ["'lo' is not a state of 'blood_calcium'", "did you mean 'low'"]),
+        (["how", "bloodcalcium=low"], ["unknown concept 'bloodcalcium'", "did you mean 'blood_calcium'"]),
+        (["rules", "--concept", "pth_secretoin"], ["did you mean 'pth_secretion'"]),
+    ],
+)
 def test_bad_values_exit_2_with_one_clear_line(invoke, args, expected):
     result = invoke(*args, expect=2)
     lines = result.stderr.strip().splitlines()
@@ -223,11 +245,14 @@ def test_unknown_command_and_option_exit_2(invoke):
     invoke("consult", "--no-such-option", expect=2)
 
 
-@pytest.mark.parametrize("content,expected", [
-    ("magnesium_status = \n", "not valid TOML"),
-    ('{"magnesium_status": 3}', "must be a state or a list of states"),
-    ('["magnesium_status"]', "must hold a mapping"),
-])
+@pytest.mark.parametrize(
+    "content,expected",
+    [
+        ("magnesium_status = \n", "not valid TOML"),
+        ('{"magnesium_status": 3}', "must be a state or a list of states"),
+        ('["magnesium_status"]', "must hold a mapping"),
+    ],
+)
 def test_bad_answers_files_exit_2(invoke, tmp_path, content, expected):
     path = tmp_path / ("case.json" if content.startswith(("{", "[")) else "case.toml")
     path.write_text(content, encoding="utf-8")
@@ -241,7 +266,8 @@ def test_answers_file_that_is_a_folder_exits_2(invoke, tmp_path):
 
 def test_bad_rule_file_exits_1_naming_file_rule_and_fix(invoke, tmp_path):
     path = tmp_path / "mine.toml"
-    path.write_text('''
+    path.write_text(
+        """
 [[rule]]
 id = "mine.typo"
 title = "A typo"
@@ -249,7 +275,9 @@ when = ["magnesium_stauts = low"]
 then = ["blood_calcium = low"]
 strength = "likely"
 sources = [{ document = "mg-calcium", quote = "Severe magnesium deficiency impairs PTH production and release" }]
-''', encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     result = invoke("--rules", str(path), "consult", "--no-input", "-a", "magnesium_status=low", expect=1)
     assert "mine.toml: rule 'mine.typo': when: unknown concept 'magnesium_stauts'" in result.stderr
     assert "did you mean 'magnesium_status'" in result.stderr
@@ -257,7 +285,8 @@ sources = [{ document = "mg-calcium", quote = "Severe magnesium deficiency impai
 
 def test_rules_extension_is_used(invoke_json, tmp_path):
     path = tmp_path / "mine.toml"
-    path.write_text('''
+    path.write_text(
+        """
 [[concept]]
 id = "teaching_note"
 kind = "outcome"
@@ -270,6 +299,8 @@ when = ["magnesium_status = low"]
 then = ["teaching_note = shown"]
 strength = "possible"
 sources = [{ document = "mg-calcium", quote = "Magnesium is essential for activating vitamin D." }]
-''', encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     data = invoke_json("consult", "--rules", str(path), "--no-input", "-a", "magnesium_status=low")
     assert "teaching_note=shown" in facts_of(data)

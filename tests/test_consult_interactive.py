@@ -7,9 +7,20 @@ import json
 from conftest import facts_of
 
 # Everything but the symptom question, so that one question is asked.
-ALL_BUT_SYMPTOM = ["-a", "magnesium_status=adequate", "-a", "magnesium_rich_foods=often",
-                   "-a", "calcium_intake=adequate", "-a", "calcium_supplement=no",
-                   "-a", "vitamin_d_supplement=none", "-a", "sun_exposure=adequate"]
+ALL_BUT_SYMPTOM = [
+    "-a",
+    "magnesium_status=adequate",
+    "-a",
+    "magnesium_rich_foods=often",
+    "-a",
+    "calcium_intake=adequate",
+    "-a",
+    "calcium_supplement=no",
+    "-a",
+    "vitamin_d_supplement=none",
+    "-a",
+    "sun_exposure=adequate",
+]
 
 
 def _questions(stderr: str) -> list[str]:
@@ -28,17 +39,30 @@ def test_asks_in_order_only_what_matters_then_concludes(invoke):
     assert "Question" not in out  # prompts go to standard error
     # the questions whose answers could no longer change anything are reported
     not_asked = out.split("Not asked")[1]
-    for skipped in ["weight_status: no longer matters", "sun_exposure: no longer matters",
-                    "symptom: no longer matters"]:
+    for skipped in [
+        "weight_status: no longer matters",
+        "sun_exposure: no longer matters",
+        "symptom: no longer matters",
+    ]:
         assert skipped in not_asked
 
 
 def test_a_question_that_can_only_strengthen_a_conclusion_is_still_asked(invoke):
     # the ratio already recommends balancing (likely); a calcium supplement with low
     # magnesium would make it established, so the supplement question still matters
-    result = invoke("consult", "--json", "-a", "magnesium_status=low", "-a", "magnesium_deficiency_chronic=no",
-                    "-a", "magnesium_rich_foods=rarely", "-a", "calcium_intake=high",
-                    input="yes\nnone\nadequate\n")
+    result = invoke(
+        "consult",
+        "--json",
+        "-a",
+        "magnesium_status=low",
+        "-a",
+        "magnesium_deficiency_chronic=no",
+        "-a",
+        "magnesium_rich_foods=rarely",
+        "-a",
+        "calcium_intake=high",
+        input="yes\nnone\nadequate\n",
+    )
     assert "Do you take calcium supplements?" in result.stderr
     data = json.loads(result.stdout)
     advice = next(c for c in data["conclusions"] if c["concept"] == "advice_balance_calcium_magnesium")
@@ -47,22 +71,38 @@ def test_a_question_that_can_only_strengthen_a_conclusion_is_still_asked(invoke)
 
 def test_a_question_that_no_longer_matters_is_skipped_and_reported(invoke):
     # high magnesium and magnesium-rich foods often: calcium intake can change nothing
-    result = invoke("consult", "--json", "-a", "magnesium_status=high", "-a", "magnesium_rich_foods=often",
-                    input="standard\nhealthy\nfatigue\n")
+    result = invoke(
+        "consult",
+        "--json",
+        "-a",
+        "magnesium_status=high",
+        "-a",
+        "magnesium_rich_foods=often",
+        input="standard\nhealthy\nfatigue\n",
+    )
     asked = _questions(result.stderr)
     assert not any("calcium" in q for q in asked)
     data = json.loads(result.stdout)
     skipped = {s["concept"]: s for s in data["not_asked"]}
     assert skipped["calcium_intake"]["reason"] == "no longer matters"
-    assert "diet.high-calcium-low-magnesium-high-ratio needs magnesium_rich_foods = rarely" in \
-        skipped["calcium_intake"]["detail"]
+    assert (
+        "diet.high-calcium-low-magnesium-high-ratio needs magnesium_rich_foods = rarely"
+        in skipped["calcium_intake"]["detail"]
+    )
     assert "you answered magnesium_rich_foods=often" in skipped["calcium_intake"]["detail"]
     assert skipped["magnesium_deficiency_chronic"]["reason"] == "ask_if"
 
 
 def test_ask_if_skips_questions_that_do_not_apply(invoke):
-    result = invoke("consult", "--json", "-a", "magnesium_status=adequate", "-a", "vitamin_d_supplement=none",
-                    input="often\nadequate\nnone\n")
+    result = invoke(
+        "consult",
+        "--json",
+        "-a",
+        "magnesium_status=adequate",
+        "-a",
+        "vitamin_d_supplement=none",
+        input="often\nadequate\nnone\n",
+    )
     assert "lasted a long time" not in result.stderr and "overweight" not in result.stderr
     skipped = {s["concept"]: s["reason"] for s in json.loads(result.stdout)["not_asked"]}
     assert skipped["magnesium_deficiency_chronic"] == "ask_if"
@@ -70,16 +110,23 @@ def test_ask_if_skips_questions_that_do_not_apply(invoke):
 
 
 def test_flags_are_not_asked_again(invoke):
-    result = invoke("consult", "-a", "magnesium_status=severely_low", "-a", "symptom=none",
-                    input="no\nsometimes\nno\nnone\nadequate\n")
+    result = invoke(
+        "consult",
+        "-a",
+        "magnesium_status=severely_low",
+        "-a",
+        "symptom=none",
+        input="no\nsometimes\nno\nnone\nadequate\n",
+    )
     assert "What is your magnesium status" not in result.stderr
     assert "symptoms" not in result.stderr
     assert "Blood calcium: low" in result.stdout
 
 
 def test_help_why_and_an_invalid_answer_then_a_number(invoke):
-    result = invoke("consult", "--json", *ALL_BUT_SYMPTOM[2:], "-a", "symptom=none",
-                    input="help\nwhy\nseverly low\n1\nno\n")
+    result = invoke(
+        "consult", "--json", *ALL_BUT_SYMPTOM[2:], "-a", "symptom=none", input="help\nwhy\nseverly low\n1\nno\n"
+    )
     err = result.stderr
     assert "over half of the U.S. population" in err  # the question's help text
     assert "pth.severe-deficiency-impairs-secretion" in err  # why: the rules this answer feeds
@@ -112,8 +159,13 @@ def test_why_leaves_out_rules_already_decided(invoke):
 
 
 def test_how_at_a_prompt_for_what_is_concluded_so_far(invoke):
-    result = invoke("consult", "-a", "magnesium_status=severely_low",
-                    input="how\nhow blood_calcium=low\nhow bone_magnesium_reserve=depleted\n", expect=130)
+    result = invoke(
+        "consult",
+        "-a",
+        "magnesium_status=severely_low",
+        input="how\nhow blood_calcium=low\nhow bone_magnesium_reserve=depleted\n",
+        expect=130,
+    )
     err = result.stderr
     assert "Concluded so far" in err and "pth_secretion=impaired" in err
     assert "blood_calcium=low  (Blood calcium: low)  [established]" in err
@@ -122,8 +174,7 @@ def test_how_at_a_prompt_for_what_is_concluded_so_far(invoke):
 
 
 def test_back_changes_the_previous_answer_and_recomputes(invoke):
-    result = invoke("consult", "--json", *ALL_BUT_SYMPTOM[2:], "-a", "symptom=none",
-                    input="severely_low\nback\nhigh\n")
+    result = invoke("consult", "--json", *ALL_BUT_SYMPTOM[2:], "-a", "symptom=none", input="severely_low\nback\nhigh\n")
     assert "Going back to magnesium_status" in result.stderr
     data = json.loads(result.stdout)
     assert data["answers"]["magnesium_status"] == "high"
@@ -178,8 +229,15 @@ def test_ctrl_c_at_a_prompt_exits_130_without_traceback(invoke, monkeypatch):
 
 # --- explaining after the conclusions -------------------------------------------
 
-SEVERE = ["-a", "magnesium_status=severely_low", "-a", "magnesium_deficiency_chronic=no",
-          *ALL_BUT_SYMPTOM[2:], "-a", "symptom=none"]
+SEVERE = [
+    "-a",
+    "magnesium_status=severely_low",
+    "-a",
+    "magnesium_deficiency_chronic=no",
+    *ALL_BUT_SYMPTOM[2:],
+    "-a",
+    "symptom=none",
+]
 
 
 def test_explain_a_conclusion_by_number_and_by_name(invoke):
@@ -193,16 +251,24 @@ def test_explain_a_conclusion_by_number_and_by_name(invoke):
 
 
 def test_explain_why_not_and_what_if_after_the_conclusions(invoke):
-    result = invoke("consult", *SEVERE,
-                    input="why-not osteoporosis_risk=increased\nwhat-if magnesium_status=adequate\nquit\n")
+    result = invoke(
+        "consult", *SEVERE, input="why-not osteoporosis_risk=increased\nwhat-if magnesium_status=adequate\nquit\n"
+    )
     out = result.stdout
     assert "osteoporosis_risk=increased was concluded" in out or "osteoporosis_risk=increased (" in out
     assert "Lost" in out and "Blood calcium: low" in out.split("Lost")[1]
 
 
 def test_explain_why_not_in_the_consultation(invoke):
-    low = ["-a", "magnesium_status=low", "-a", "magnesium_deficiency_chronic=no", *ALL_BUT_SYMPTOM[2:],
-           "-a", "symptom=none"]
+    low = [
+        "-a",
+        "magnesium_status=low",
+        "-a",
+        "magnesium_deficiency_chronic=no",
+        *ALL_BUT_SYMPTOM[2:],
+        "-a",
+        "symptom=none",
+    ]
     result = invoke("consult", *low, input="why-not blood_calcium=low\nq\n")
     assert "blood_calcium=low (Blood calcium: low) was not concluded" in result.stdout
     assert "magnesium_status=severely_low (instead of low)" in result.stdout

@@ -24,10 +24,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import reference
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import reference
 from cofactor.engine import KnowledgeBaseError, Reasoner, load
 from cofactor.engine.answers import Answers
 from cofactor.engine.reasoning import route_strength
@@ -92,14 +92,18 @@ def knowledge_bases(draw):
         exclusive = multi and len(states) > 2 and draw(st.booleans())
         if exclusive:
             exclusive_of[cid] = states[-1]
-        lines.append(f"[[concept]]\nid = \"{cid}\"\nstates = {json.dumps(states)}\n"
-                     + (f"question = \"{cid}?\"\n" if cid in questions else "")
-                     + ("multi = true\n" if multi else "")
-                     + (f"exclusive = [\"{states[-1]}\"]\n" if exclusive else ""))
+        lines.append(
+            f'[[concept]]\nid = "{cid}"\nstates = {json.dumps(states)}\n'
+            + (f'question = "{cid}?"\n' if cid in questions else "")
+            + ("multi = true\n" if multi else "")
+            + (f'exclusive = ["{states[-1]}"]\n' if exclusive else "")
+        )
     for rid, when, then, strength in rules:
-        lines.append(f"[[rule]]\nid = \"{rid}\"\ntitle = \"{rid}\"\nwhen = {json.dumps(when)}\n"
-                     f"then = {json.dumps(then)}\nstrength = \"{strength}\"\n"
-                     "sources = [{ document = \"d\", quote = \"q\" }]\n")
+        lines.append(
+            f'[[rule]]\nid = "{rid}"\ntitle = "{rid}"\nwhen = {json.dumps(when)}\n'
+            f'then = {json.dumps(then)}\nstrength = "{strength}"\n'
+            'sources = [{ document = "d", quote = "q" }]\n'
+        )
     answer_sets = []
     for _ in range(CASES_PER_KB):
         answers = {}
@@ -174,9 +178,13 @@ def test_experta_agrees_with_the_reference_on_generated_knowledge_bases():
     cases = []
     rejected = []
 
-    @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                     HealthCheck.filter_too_much])
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+    )
     @given(knowledge_bases())
     def check(generated):
         text, answer_sets = generated
@@ -237,7 +245,7 @@ def test_builtin_knowledge_base_against_the_reference_on_every_combination(kb, r
     counted = 0
     symptom_options = {q.id: _every_answer(q) for q in multi}
     for index, combo in enumerate(itertools.product(*[_every_answer(q) for q in questions])):
-        given = {q.id: states for q, states in zip(questions, combo) if states}
+        given = {q.id: states for q, states in zip(questions, combo, strict=True) if states}
         for q in multi:  # cycle the multi-valued answers through the combinations
             options = symptom_options[q.id]
             states = options[index % len(options)]

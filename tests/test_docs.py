@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from cofactor.cli import cli
 from conftest import PROJECT
+
+from cofactor.cli import cli
 
 README = (PROJECT / "README.md").read_text(encoding="utf-8")
 

@@ -4,7 +4,6 @@ strength along a chain, conflicts side by side, and the loop."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import facts_of
 
 # --- why-not ---------------------------------------------------------------------
@@ -35,13 +34,16 @@ def test_why_not_json(invoke_json):
     below = {r["rule"]: r for r in pth["why_not"]}
     severe = below["pth.severe-deficiency-impairs-secretion"]["conditions"][0]
     assert severe["status"] == "answered_otherwise" and severe["known"] == [
-        {"concept": "magnesium_status", "state": "low"}]
+        {"concept": "magnesium_status", "state": "low"}
+    ]
     chronic = below["pth.chronic-deficiency-impairs-secretion"]["conditions"]
     assert [c["status"] for c in chronic] == ["holds", "not_answered"]
-    assert {"concept": "magnesium_status", "states": ["severely_low"], "was": ["low"]} in \
-        [option[0] for option in data["smallest_changes"]]
-    assert {"concept": "magnesium_deficiency_chronic", "states": ["yes"], "was": None} in \
-        [option[0] for option in data["smallest_changes"]]
+    assert {"concept": "magnesium_status", "states": ["severely_low"], "was": ["low"]} in [
+        option[0] for option in data["smallest_changes"]
+    ]
+    assert {"concept": "magnesium_deficiency_chronic", "states": ["yes"], "was": None} in [
+        option[0] for option in data["smallest_changes"]
+    ]
     assert all(len(option) == 1 for option in data["smallest_changes"])
 
 
@@ -49,8 +51,9 @@ def test_why_not_distinguishes_not_answered_from_answered_otherwise(invoke_json)
     data = invoke_json("why-not", "calcium_magnesium_ratio=high", "-a", "calcium_intake=high")
     conds = {c["condition"]: c["status"] for c in data["rules"][0]["conditions"]}
     assert conds == {"calcium_intake = high": "holds", "magnesium_rich_foods = rarely": "not_answered"}
-    data = invoke_json("why-not", "calcium_magnesium_ratio=high", "-a", "calcium_intake=high",
-                       "-a", "magnesium_rich_foods=often")
+    data = invoke_json(
+        "why-not", "calcium_magnesium_ratio=high", "-a", "calcium_intake=high", "-a", "magnesium_rich_foods=often"
+    )
     conds = {c["condition"]: c["status"] for c in data["rules"][0]["conditions"]}
     assert conds["magnesium_rich_foods = rarely"] == "answered_otherwise"
     assert data["smallest_changes"] == [[{"concept": "magnesium_rich_foods", "states": ["rarely"], "was": ["often"]}]]
@@ -73,8 +76,14 @@ def test_why_not_when_no_answer_could_make_it_hold(invoke):
 
 def test_why_not_finds_a_change_through_a_not_condition(invoke_json):
     # the unknown-magnesium route needs magnesium unanswered; the low-magnesium route needs it low
-    data = invoke_json("why-not", "advice_check_magnesium=recommended", "-a", "vitamin_d_supplement=standard",
-                       "-a", "magnesium_status=adequate")
+    data = invoke_json(
+        "why-not",
+        "advice_check_magnesium=recommended",
+        "-a",
+        "vitamin_d_supplement=standard",
+        "-a",
+        "magnesium_status=adequate",
+    )
     options = [[(c["concept"], c["states"]) for c in option] for option in data["smallest_changes"]]
     assert [("magnesium_status", [])] in options  # unknown again
     assert [("magnesium_status", ["low"])] in options
@@ -149,7 +158,8 @@ def test_trace_shows_firings_in_order_with_matched_and_added_facts(invoke):
     order = [line.split()[2] for line in fires]
     # a rule fires only after the facts it matched were added
     assert order.index("pth.severe-deficiency-impairs-secretion") < order.index(
-        "pth.impaired-secretion-functional-hypoparathyroidism")
+        "pth.impaired-secretion-functional-hypoparathyroidism"
+    )
 
 
 def test_trace_json_and_agenda(invoke_json, invoke):
@@ -161,8 +171,11 @@ def test_trace_json_and_agenda(invoke_json, invoke):
     assert first["agenda"] and all({"rule", "facts"} <= set(a) for a in first["agenda"])
     assert steps[-1]["agenda"] == []
     # the rule that fires next was waiting at the head of the agenda
-    assert all(a["agenda"][0]["rule"] == b["rule"] for a, b in zip(steps, steps[1:])
-               if a["agenda"] and not a["added"])
+    assert all(
+        a["agenda"][0]["rule"] == b["rule"]
+        for a, b in zip(steps, steps[1:], strict=False)
+        if a["agenda"] and not a["added"]
+    )
     assert "agenda (" in invoke("trace", "-a", "magnesium_status=low", "--agenda").stdout
 
 
@@ -250,8 +263,12 @@ def test_the_loop_is_named_in_consult(invoke, invoke_json, answers):
     assert "Loop: these conclusions go round the magnesium-vitamin D loop" in out
     chain = out.split("the magnesium-vitamin D loop: ")[1].splitlines()[0].split(" -> ")
     assert chain[0] == chain[-1]
-    order = ["vitamin_d_activation=impaired", "active_vitamin_d=low", "intestinal_magnesium_absorption=reduced",
-             "magnesium_status=low"]
+    order = [
+        "vitamin_d_activation=impaired",
+        "active_vitamin_d=low",
+        "intestinal_magnesium_absorption=reduced",
+        "magnesium_status=low",
+    ]
     positions = [chain.index(f) for f in order]
     assert positions == sorted(positions) or chain[0] == "magnesium_status=low"
     data = invoke_json("consult", "--no-input", *answers)

@@ -16,7 +16,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import PROJECT
 
 VERSIONS = ["3.11", "3.12", "3.13"]
@@ -30,8 +29,9 @@ def _interpreter(version: str) -> str | None:
     candidates = sorted(glob.glob(f"{pyenv}/versions/{version}.*/bin/python{version}"))
     on_path = shutil.which(f"python{version}")
     for candidate in candidates[::-1] + ([on_path] if on_path else []):
-        probe = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2])"],
-                               capture_output=True, text=True)
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True
+        )
         if probe.returncode == 0 and probe.stdout.strip() == str(tuple(map(int, version.split(".")))):
             return candidate
     return None
@@ -56,19 +56,25 @@ def test_pip_install_and_consult(version, tmp_path):
     source = _copy_project(tmp_path / "src")
     venv = tmp_path / "venv"
     subprocess.run([python, "-m", "venv", str(venv)], check=True, timeout=300)
-    install = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(source)],
-                             capture_output=True, text=True, timeout=900)
+    install = subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", str(source)], capture_output=True, text=True, timeout=900
+    )
     assert install.returncode == 0, install.stderr[-3000:]
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     result = subprocess.run(
         [str(venv / "bin" / "cofactor"), "consult", "--no-input", "--json", "-a", "magnesium_status=severely_low"],
-        capture_output=True, text=True, cwd=elsewhere, timeout=300)
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # no experta log lines, no warnings
     data = json.loads(result.stdout)
     found = {f"{c['concept']}={c['state']}" for c in data["conclusions"]}
     assert {"pth_secretion=impaired", "blood_calcium=low"} <= found
-    rules = subprocess.run([str(venv / "bin" / "cofactor"), "rules", "--json"],
-                           capture_output=True, text=True, cwd=elsewhere, timeout=300)
+    rules = subprocess.run(
+        [str(venv / "bin" / "cofactor"), "rules", "--json"], capture_output=True, text=True, cwd=elsewhere, timeout=300
+    )
     assert len(json.loads(rules.stdout)) >= 40

@@ -98,19 +98,25 @@ def test_a_change_to_the_loading_code_misses_the_cache(tmp_path, validations, mo
             self.st_size = stat.st_size + 1
             self.st_mtime_ns = stat.st_mtime_ns
 
-    monkeypatch.setattr(kbcache.os, "stat", lambda p, *a, **k: Edited(real_stat(p)) if os.fspath(p) == loader_file
-                        else real_stat(p, *a, **k))
+    monkeypatch.setattr(
+        kbcache.os,
+        "stat",
+        lambda p, *a, **k: Edited(real_stat(p)) if os.fspath(p) == loader_file else real_stat(p, *a, **k),
+    )
     kbcache.load([BUILTIN_RULES], display_root=ROOT, folder=cache)
     assert len(validations) == 2
 
 
-@pytest.mark.parametrize("damage", [
-    lambda raw: raw[:-40],  # cut short
-    lambda raw: raw.replace(b'"magnesium_status"', b'"magnesium_statux"', 1),  # a changed byte
-    lambda raw: b"not json\n" + raw,  # a broken header
-    lambda raw: b"",  # empty
-    lambda raw: raw.replace(b'"format": 1', b'"format": 99', 1),  # another layout
-])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda raw: raw[:-40],  # cut short
+        lambda raw: raw.replace(b'"magnesium_status"', b'"magnesium_statux"', 1),  # a changed byte
+        lambda raw: b"not json\n" + raw,  # a broken header
+        lambda raw: b"",  # empty
+        lambda raw: raw.replace(b'"format": 1', b'"format": 99', 1),  # another layout
+    ],
+)
 def test_a_damaged_entry_is_never_trusted(tmp_path, validations, kb, damage):
     cache = tmp_path / "cache"
     kbcache.load([BUILTIN_RULES], display_root=ROOT, folder=cache)
@@ -130,8 +136,9 @@ def test_a_checksummed_entry_that_does_not_rebuild_is_ignored(tmp_path, validati
     [entry] = _entries(cache)
     header, _, _ = entry.read_bytes().partition(b"\n")
     meta = json.loads(header)
-    body = json.dumps({"concepts": [["only", "one"]], "rules": [], "documents": [], "files": [], "strata": {},
-                       "loops": []}).encode()
+    body = json.dumps(
+        {"concepts": [["only", "one"]], "rules": [], "documents": [], "files": [], "strata": {}, "loops": []}
+    ).encode()
     meta["checksum"] = kbcache.blake2b(body, digest_size=32).hexdigest()
     entry.write_bytes(json.dumps(meta).encode() + b"\n" + body)
     assert kbcache.load([BUILTIN_RULES], display_root=ROOT, folder=cache) == kb

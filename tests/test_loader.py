@@ -33,44 +33,46 @@ CONDITION_FIX = 'e.g. "some_concept = some_state" (ids and states in lower case)
 
 def base() -> dict[str, list[dict]]:
     """A fresh copy of the valid base: change one thing, then ``write`` it."""
-    return copy.deepcopy({
-        "document": [
-            {"id": "notes", "title": "Teaching notes", "file": "notes.txt"},
-        ],
-        "concept": [
-            {
-                "id": "mineral_level",
-                "label": "Mineral level",
-                "states": ["low", "adequate", "high"],
-                "question": "What is the mineral level?",
-                "help": "A blood test, or your best estimate.",
-                "aliases": ["mineral", "mineral status"],
-                "order": 10,
-            },
-            {
-                "id": "hormone_output",
-                "label": "Hormone output",
-                "kind": "mechanism",
-                "states": ["impaired", "normal"],
-            },
-            {
-                "id": "bone_health",
-                "label": "Bone health",
-                "kind": "outcome",
-                "states": ["weakened", "normal"],
-            },
-        ],
-        "rule": [
-            {
-                "id": RULE_ID,
-                "title": "A low mineral level impairs hormone output",
-                "when": ["mineral_level = low"],
-                "then": ["hormone_output = impaired"],
-                "strength": "established",
-                "sources": [{"document": "notes", "quote": "A low mineral level impairs hormone output."}],
-            },
-        ],
-    })
+    return copy.deepcopy(
+        {
+            "document": [
+                {"id": "notes", "title": "Teaching notes", "file": "notes.txt"},
+            ],
+            "concept": [
+                {
+                    "id": "mineral_level",
+                    "label": "Mineral level",
+                    "states": ["low", "adequate", "high"],
+                    "question": "What is the mineral level?",
+                    "help": "A blood test, or your best estimate.",
+                    "aliases": ["mineral", "mineral status"],
+                    "order": 10,
+                },
+                {
+                    "id": "hormone_output",
+                    "label": "Hormone output",
+                    "kind": "mechanism",
+                    "states": ["impaired", "normal"],
+                },
+                {
+                    "id": "bone_health",
+                    "label": "Bone health",
+                    "kind": "outcome",
+                    "states": ["weakened", "normal"],
+                },
+            ],
+            "rule": [
+                {
+                    "id": RULE_ID,
+                    "title": "A low mineral level impairs hormone output",
+                    "when": ["mineral_level = low"],
+                    "then": ["hormone_output = impaired"],
+                    "strength": "established",
+                    "sources": [{"document": "notes", "quote": "A low mineral level impairs hormone output."}],
+                },
+            ],
+        }
+    )
 
 
 def extra_rule(rule_id: str, when: list[str], then: list[str], **more) -> dict:
@@ -212,27 +214,35 @@ def test_invalid_toml_syntax(tmp_path):
     assert problem.render().startswith(f"{path}: not valid TOML: ")
 
 
-@pytest.mark.parametrize("table, suggestion", [
-    ("rules", "did you mean 'rule'?"),
-    ("concepts", "did you mean 'concept'?"),
-    ("fact", "a rule file holds only [[concept]], [[rule]], [[document]] and [[loop]] tables"),
-])
+@pytest.mark.parametrize(
+    "table, suggestion",
+    [
+        ("rules", "did you mean 'rule'?"),
+        ("concepts", "did you mean 'concept'?"),
+        ("fact", "a rule file holds only [[concept]], [[rule]], [[document]] and [[loop]] tables"),
+    ],
+)
 def test_unknown_top_level_table(tmp_path, table, suggestion):
     kb = base()
     kb[table] = kb.pop("rule") if table == "rules" else [kb["concept"].pop()]
     path = write(tmp_path, kb)
     problem = only_problem(failure([path]))
-    check(problem, path=path, kind="", ident="", key="",
-          message=f"unknown table '{table}'", fix=suggestion)
+    check(problem, path=path, kind="", ident="", key="", message=f"unknown table '{table}'", fix=suggestion)
 
 
 def test_table_written_once_instead_of_as_an_array(tmp_path):
     text = to_toml(base()).replace("[[rule]]", "[rule]")
     path = write(tmp_path, text)
     problem = only_problem(failure([path]))
-    check(problem, path=path, kind="", ident="", key="",
-          message="'rule' must be an array of tables, written [[rule]]",
-          fix="write each rule under its own [[rule]] header")
+    check(
+        problem,
+        path=path,
+        kind="",
+        ident="",
+        key="",
+        message="'rule' must be an array of tables, written [[rule]]",
+        fix="write each rule under its own [[rule]] header",
+    )
 
 
 def test_non_utf8_file(tmp_path):
@@ -249,8 +259,9 @@ def test_rules_path_that_does_not_exist(tmp_path):
     good = write(tmp_path, base())
     missing = tmp_path / "no-such-rules.toml"
     problem = only_problem(failure([good], [missing]))
-    check(problem, path=missing, kind="", ident="", key="",
-          message="no such file", fix="check the path given to --rules")
+    check(
+        problem, path=missing, kind="", ident="", key="", message="no such file", fix="check the path given to --rules"
+    )
 
 
 def test_folder_with_no_toml_files(tmp_path):
@@ -259,9 +270,15 @@ def test_folder_with_no_toml_files(tmp_path):
     folder.mkdir()
     (folder / "rules.txt").write_text("[[rule]]\n", encoding="utf-8")
     problem = only_problem(failure([good], [folder]))
-    check(problem, path=folder, kind="", ident="", key="",
-          message="the folder holds no .toml rule files",
-          fix="name a folder with rule files, or a .toml file")
+    check(
+        problem,
+        path=folder,
+        kind="",
+        ident="",
+        key="",
+        message="the folder holds no .toml rule files",
+        fix="name a folder with rule files, or a .toml file",
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -278,22 +295,41 @@ def test_unknown_key_in_a_rule(tmp_path):
     # The typo is reported with a suggestion, and the key it should have been is missing.
     assert len(error.problems) == 2, str(error)
     unknown, missing = error.problems
-    check(unknown, path=path, kind="rule", ident=RULE_ID, key="strenght",
-          message="unknown key 'strenght'", fix="did you mean 'strength'?")
-    check(missing, path=path, kind="rule", ident=RULE_ID, key="strength",
-          message="missing key 'strength'", fix="add strength = one of established, likely, possible")
+    check(
+        unknown,
+        path=path,
+        kind="rule",
+        ident=RULE_ID,
+        key="strenght",
+        message="unknown key 'strenght'",
+        fix="did you mean 'strength'?",
+    )
+    check(
+        missing,
+        path=path,
+        kind="rule",
+        ident=RULE_ID,
+        key="strength",
+        message="missing key 'strength'",
+        fix="add strength = one of established, likely, possible",
+    )
 
 
-@pytest.mark.parametrize("key, fix", [
-    ("lable", "did you mean 'label'?"),
-    ("colour", "allowed keys: id, label, states, kind, question, help, description, aliases, "
-               "ask_if, multi, exclusive, order"),
-])
+@pytest.mark.parametrize(
+    "key, fix",
+    [
+        ("lable", "did you mean 'label'?"),
+        (
+            "colour",
+            "allowed keys: id, label, states, kind, question, help, description, aliases, "
+            "ask_if, multi, exclusive, order",
+        ),
+    ],
+)
 def test_unknown_key_in_a_concept(tmp_path, key, fix):
     kb = base()
     concept(kb, "bone_health")[key] = "x"
-    one_mistake(tmp_path, kb, kind="concept", ident="bone_health", key=key,
-                message=f"unknown key '{key}'", fix=fix)
+    one_mistake(tmp_path, kb, kind="concept", ident="bone_health", key=key, message=f"unknown key '{key}'", fix=fix)
 
 
 def test_unknown_key_in_a_source(tmp_path):
@@ -304,42 +340,65 @@ def test_unknown_key_in_a_source(tmp_path):
     error = failure([path])
     assert len(error.problems) == 2, str(error)
     unknown, missing = error.problems
-    check(unknown, path=path, kind="rule", ident=RULE_ID, key="sources.qoute",
-          message="unknown key 'qoute'", fix="did you mean 'quote'?")
-    check(missing, path=path, kind="rule", ident=RULE_ID, key="sources.quote",
-          message="missing key 'quote'", fix="add quote = a verbatim quote")
+    check(
+        unknown,
+        path=path,
+        kind="rule",
+        ident=RULE_ID,
+        key="sources.qoute",
+        message="unknown key 'qoute'",
+        fix="did you mean 'quote'?",
+    )
+    check(
+        missing,
+        path=path,
+        kind="rule",
+        ident=RULE_ID,
+        key="sources.quote",
+        message="missing key 'quote'",
+        fix="add quote = a verbatim quote",
+    )
 
 
-@pytest.mark.parametrize("key, fix", [
-    ("sources", 'add sources = a list of { document = "...", quote = "..." }'),
-    ("title", "add title = a one-line statement of the claim"),
-    ("when", "add when = a list of conditions"),
-    ("then", "add then = a list of 'concept = state'"),
-    ("strength", "add strength = one of established, likely, possible"),
-])
+@pytest.mark.parametrize(
+    "key, fix",
+    [
+        ("sources", 'add sources = a list of { document = "...", quote = "..." }'),
+        ("title", "add title = a one-line statement of the claim"),
+        ("when", "add when = a list of conditions"),
+        ("then", "add then = a list of 'concept = state'"),
+        ("strength", "add strength = one of established, likely, possible"),
+    ],
+)
 def test_missing_required_key_in_a_rule(tmp_path, key, fix):
     kb = base()
     del kb["rule"][0][key]
-    one_mistake(tmp_path, kb, kind="rule", ident=RULE_ID, key=key,
-                message=f"missing key '{key}'", fix=fix)
+    one_mistake(tmp_path, kb, kind="rule", ident=RULE_ID, key=key, message=f"missing key '{key}'", fix=fix)
 
 
 def test_missing_required_key_in_a_concept(tmp_path):
     kb = base()
     del concept(kb, "bone_health")["states"]
-    one_mistake(tmp_path, kb, kind="concept", ident="bone_health", key="states",
-                message="missing key 'states'", fix="add states = a list of states")
+    one_mistake(
+        tmp_path,
+        kb,
+        kind="concept",
+        ident="bone_health",
+        key="states",
+        message="missing key 'states'",
+        fix="add states = a list of states",
+    )
 
 
-@pytest.mark.parametrize("kind, ident, key, value, message, fix", [
-    ("concept", "mineral_level", "lable", "Mineral", "unknown key 'lable'", "did you mean 'label'?"),
-    ("concept", "mineral_level", "order", "ten", "'order' has the wrong type (a string)",
-     "write a whole number"),
-    ("document", "notes", "url", "https://example.org", "unknown key 'url'",
-     "allowed keys: id, title, file"),
-])
-def test_mistake_in_a_used_concept_or_document_is_reported_once(tmp_path, kind, ident, key, value,
-                                                                message, fix):
+@pytest.mark.parametrize(
+    "kind, ident, key, value, message, fix",
+    [
+        ("concept", "mineral_level", "lable", "Mineral", "unknown key 'lable'", "did you mean 'label'?"),
+        ("concept", "mineral_level", "order", "ten", "'order' has the wrong type (a string)", "write a whole number"),
+        ("document", "notes", "url", "https://example.org", "unknown key 'url'", "allowed keys: id, title, file"),
+    ],
+)
+def test_mistake_in_a_used_concept_or_document_is_reported_once(tmp_path, kind, ident, key, value, message, fix):
     """The concept or document is declared: a slip in one of its other keys must not
     also be reported at every rule that uses it as "unknown ... define it"."""
     kb = base()
@@ -351,28 +410,44 @@ def test_mistake_in_a_used_concept_or_document_is_reported_once(tmp_path, kind, 
 def test_source_missing_its_quote(tmp_path):
     kb = base()
     del kb["rule"][0]["sources"][0]["quote"]
-    one_mistake(tmp_path, kb, kind="rule", ident=RULE_ID, key="sources.quote",
-                message="missing key 'quote'", fix="add quote = a verbatim quote")
+    one_mistake(
+        tmp_path,
+        kb,
+        kind="rule",
+        ident=RULE_ID,
+        key="sources.quote",
+        message="missing key 'quote'",
+        fix="add quote = a verbatim quote",
+    )
 
 
-@pytest.mark.parametrize("kind, ident, key, value, found, want", [
-    ("rule", RULE_ID, "when", "mineral_level = low", "a string", "a list of conditions"),
-    ("rule", RULE_ID, "then", "hormone_output = impaired", "a string", "a list of 'concept = state'"),
-    ("rule", RULE_ID, "strength", 3, "a number", "one of established, likely, possible"),
-    ("rule", RULE_ID, "sources", ["notes"], "a list",
-     'a list of { document = "...", quote = "..." }'),
-    ("concept", "bone_health", "order", "ten", "a string", "a whole number"),
-    ("concept", "bone_health", "order", True, "true/false", "a whole number"),
-    ("concept", "bone_health", "states", "weakened, normal", "a string", "a list of states"),
-    ("concept", "bone_health", "multi", "yes", "a string", "true or false"),
-    ("concept", "bone_health", "label", 7, "a number", "a short text"),
-])
+@pytest.mark.parametrize(
+    "kind, ident, key, value, found, want",
+    [
+        ("rule", RULE_ID, "when", "mineral_level = low", "a string", "a list of conditions"),
+        ("rule", RULE_ID, "then", "hormone_output = impaired", "a string", "a list of 'concept = state'"),
+        ("rule", RULE_ID, "strength", 3, "a number", "one of established, likely, possible"),
+        ("rule", RULE_ID, "sources", ["notes"], "a list", 'a list of { document = "...", quote = "..." }'),
+        ("concept", "bone_health", "order", "ten", "a string", "a whole number"),
+        ("concept", "bone_health", "order", True, "true/false", "a whole number"),
+        ("concept", "bone_health", "states", "weakened, normal", "a string", "a list of states"),
+        ("concept", "bone_health", "multi", "yes", "a string", "true or false"),
+        ("concept", "bone_health", "label", 7, "a number", "a short text"),
+    ],
+)
 def test_wrong_type(tmp_path, kind, ident, key, value, found, want):
     kb = base()
     table = kb["rule"][0] if kind == "rule" else concept(kb, ident)
     table[key] = value
-    one_mistake(tmp_path, kb, kind=kind, ident=ident, key=key,
-                message=f"'{key}' has the wrong type ({found})", fix=f"write {want}")
+    one_mistake(
+        tmp_path,
+        kb,
+        kind=kind,
+        ident=ident,
+        key=key,
+        message=f"'{key}' has the wrong type ({found})",
+        fix=f"write {want}",
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -383,115 +458,186 @@ def test_wrong_type(tmp_path, kind, ident, key, value, found, want):
 def test_unknown_concept_in_when(tmp_path):
     kb = base()
     kb["rule"][0]["when"] = ["mineral_levle = low"]
-    one_mistake(tmp_path, kb, kind="rule", ident=RULE_ID, key="when",
-                message="unknown concept 'mineral_levle'", fix="did you mean 'mineral_level'?")
+    one_mistake(
+        tmp_path,
+        kb,
+        kind="rule",
+        ident=RULE_ID,
+        key="when",
+        message="unknown concept 'mineral_levle'",
+        fix="did you mean 'mineral_level'?",
+    )
 
 
-@pytest.mark.parametrize("condition", ["mineral_level = lwo", "mineral_level in [lwo, high]",
-                                       "not mineral_level = lwo"])
+@pytest.mark.parametrize(
+    "condition", ["mineral_level = lwo", "mineral_level in [lwo, high]", "not mineral_level = lwo"]
+)
 def test_unknown_state_in_when(tmp_path, condition):
     kb = base()
     kb["rule"][0]["when"] = [condition]
-    one_mistake(tmp_path, kb, kind="rule", ident=RULE_ID, key="when",
-                message="'lwo' is not a state of 'mineral_level'", fix="did you mean 'low'?")
+    one_mistake(
+        tmp_path,
+        kb,
+        kind="rule",
+        ident=RULE_ID,
+        key="when",
+        message="'lwo' is not a state of 'mineral_level'",
+        fix="did you mean 'low'?",
+    )
 
 
 def test_unknown_state_without_a_close_match_lists_the_states(tmp_path):
     kb = base()
     kb["rule"][0]["when"] = ["mineral_level = zzz"]
-    one_mistake(tmp_path, kb, kind="rule", ident=RULE_ID, key="when",
-                message="'zzz' is not a state of 'mineral_level'",
-                fix="its states are low, adequate, high")
+    one_mistake(
+        tmp_path,
+        kb,
+        kind="rule",
+        ident=RULE_ID,
+        key="when",
+        message="'zzz' is not a state of 'mineral_level'",
+        fix="its states are low, adequate, high",
+    )
 
 
-@pytest.mark.parametrize("conclusion, message, fix", [
-    ("hormone_outptu = impaired", "unknown concept 'hormone_outptu'", "did you mean 'hormone_output'?"),
-    ("hormone_output = impared", "'impared' is not a state of 'hormone_output'", "did you mean 'impaired'?"),
-])
+@pytest.mark.parametrize(
+    "conclusion, message, fix",
+    [
+        ("hormone_outptu = impaired", "unknown concept 'hormone_outptu'", "did you mean 'hormone_output'?"),
+        ("hormone_output = impared", "'impared' is not a state of 'hormone_output'", "did you mean 'impaired'?"),
+    ],
+)
 def test_unknown_concept_or_state_in_then(tmp_path, conclusion, message, fix):
     kb = base()
     kb["rule"][0]["then"] = [conclusion]
     one_mistake(tmp_path, kb, kind="rule", ident=RULE_ID, key="then", message=message, fix=fix)
 
 
-@pytest.mark.parametrize("condition", [
-    "mineral_level == low",
-    "mineral_level low",
-    "Mineral_Level = low",
-    "mineral_level = low and hormone_output = normal",
-    "mineral_level in (low, high)",
-])
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "mineral_level == low",
+        "mineral_level low",
+        "Mineral_Level = low",
+        "mineral_level = low and hormone_output = normal",
+        "mineral_level in (low, high)",
+    ],
+)
 def test_malformed_condition(tmp_path, condition):
     kb = base()
     kb["rule"][0]["when"] = [condition]
-    one_mistake(tmp_path, kb, kind="rule", ident=RULE_ID, key="when",
-                message=f"cannot read condition '{condition}': {CONDITION_FORMS}", fix=CONDITION_FIX)
+    one_mistake(
+        tmp_path,
+        kb,
+        kind="rule",
+        ident=RULE_ID,
+        key="when",
+        message=f"cannot read condition '{condition}': {CONDITION_FORMS}",
+        fix=CONDITION_FIX,
+    )
 
 
-@pytest.mark.parametrize("conclusion", [
-    "hormone_output in [impaired, normal]",
-    "not hormone_output = normal",
-    "hormone_output == impaired",
-])
+@pytest.mark.parametrize(
+    "conclusion",
+    [
+        "hormone_output in [impaired, normal]",
+        "not hormone_output = normal",
+        "hormone_output == impaired",
+    ],
+)
 def test_then_using_in_or_not(tmp_path, conclusion):
     kb = base()
     kb["rule"][0]["then"] = [conclusion]
-    one_mistake(tmp_path, kb, kind="rule", ident=RULE_ID, key="then",
-                message=f"cannot read conclusion '{conclusion}': expected 'concept = state'",
-                fix='a conclusion names one state: "concept = state"')
+    one_mistake(
+        tmp_path,
+        kb,
+        kind="rule",
+        ident=RULE_ID,
+        key="then",
+        message=f"cannot read conclusion '{conclusion}': expected 'concept = state'",
+        fix='a conclusion names one state: "concept = state"',
+    )
 
 
 def test_empty_when(tmp_path):
     kb = base()
     kb["rule"][0]["when"] = []
-    one_mistake(tmp_path, kb, kind="rule", ident=RULE_ID, key="when", message="'when' is empty",
-                fix='add at least one condition, e.g. when = ["concept = state"]')
+    one_mistake(
+        tmp_path,
+        kb,
+        kind="rule",
+        ident=RULE_ID,
+        key="when",
+        message="'when' is empty",
+        fix='add at least one condition, e.g. when = ["concept = state"]',
+    )
 
 
 def test_empty_then(tmp_path):
     kb = base()
     kb["rule"][0]["then"] = []
-    one_mistake(tmp_path, kb, kind="rule", ident=RULE_ID, key="then", message="'then' is empty",
-                fix='add at least one conclusion, e.g. then = ["concept = state"]')
+    one_mistake(
+        tmp_path,
+        kb,
+        kind="rule",
+        ident=RULE_ID,
+        key="then",
+        message="'then' is empty",
+        fix='add at least one conclusion, e.g. then = ["concept = state"]',
+    )
 
 
 def test_rule_that_concludes_its_own_condition(tmp_path):
     kb = base()
     kb["rule"][0]["when"] = ["mineral_level = low", "hormone_output = impaired"]
-    one_mistake(tmp_path, kb, kind="rule", ident=RULE_ID, key="then",
-                message="concludes its own condition 'hormone_output=impaired'",
-                fix="a rule cannot conclude what it needs; remove the conclusion or the condition")
+    one_mistake(
+        tmp_path,
+        kb,
+        kind="rule",
+        ident=RULE_ID,
+        key="then",
+        message="concludes its own condition 'hormone_output=impaired'",
+        fix="a rule cannot conclude what it needs; remove the conclusion or the condition",
+    )
 
 
 def test_rule_that_concludes_what_its_not_condition_forbids(tmp_path):
     kb = base()
     kb["rule"][0]["when"] = ["mineral_level = low", "not hormone_output = impaired"]
-    one_mistake(tmp_path, kb, kind="rule", ident=RULE_ID, key="then",
-                message="concludes 'hormone_output=impaired' from its absence",
-                fix="remove the 'not' condition or the conclusion")
+    one_mistake(
+        tmp_path,
+        kb,
+        kind="rule",
+        ident=RULE_ID,
+        key="then",
+        message="concludes 'hormone_output=impaired' from its absence",
+        fix="remove the 'not' condition or the conclusion",
+    )
 
 
 def test_cycle_through_not_across_two_rules(tmp_path):
     kb = base()
     kb["rule"] += [
-        extra_rule("topic.a-sound-bones-normal-hormone",
-                   ["not bone_health = weakened"], ["hormone_output = normal"]),
-        extra_rule("topic.b-normal-hormone-weakens-bones",
-                   ["hormone_output = normal"], ["bone_health = weakened"]),
+        extra_rule("topic.a-sound-bones-normal-hormone", ["not bone_health = weakened"], ["hormone_output = normal"]),
+        extra_rule("topic.b-normal-hormone-weakens-bones", ["hormone_output = normal"], ["bone_health = weakened"]),
     ]
     path = write(tmp_path, kb)
     problem = only_problem(failure([path]))
-    check(problem, path=path, kind="rule", ident="topic.a-sound-bones-normal-hormone", key="when",
-          message="a 'not' condition depends on this rule's own conclusions through "
-                  "topic.a-sound-bones-normal-hormone -> topic.b-normal-hormone-weakens-bones",
-          fix="a fact cannot be concluded from its own absence; remove the 'not' condition "
-              "or break the chain")
+    check(
+        problem,
+        path=path,
+        kind="rule",
+        ident="topic.a-sound-bones-normal-hormone",
+        key="when",
+        message="a 'not' condition depends on this rule's own conclusions through "
+        "topic.a-sound-bones-normal-hormone -> topic.b-normal-hormone-weakens-bones",
+        fix="a fact cannot be concluded from its own absence; remove the 'not' condition or break the chain",
+    )
 
 
 def test_a_not_condition_without_a_cycle_loads(tmp_path):
     kb = base()
-    kb["rule"].append(extra_rule("topic.sound-bones", ["not hormone_output = impaired"],
-                                 ["bone_health = normal"]))
+    kb["rule"].append(extra_rule("topic.sound-bones", ["not hormone_output = impaired"], ["bone_health = normal"]))
     loaded = load([write(tmp_path, kb)])
     assert loaded.strata["topic.sound-bones"] > loaded.strata[RULE_ID]
 
@@ -501,16 +647,20 @@ def test_a_not_condition_without_a_cycle_loads(tmp_path):
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("strength, fix", [
-    ("certain", "use one of established, likely, possible"),
-    ("likley", "did you mean 'likely'?"),
-    ("establised", "did you mean 'established'?"),
-])
+@pytest.mark.parametrize(
+    "strength, fix",
+    [
+        ("certain", "use one of established, likely, possible"),
+        ("likley", "did you mean 'likely'?"),
+        ("establised", "did you mean 'established'?"),
+    ],
+)
 def test_bad_strength(tmp_path, strength, fix):
     kb = base()
     kb["rule"][0]["strength"] = strength
-    one_mistake(tmp_path, kb, kind="rule", ident=RULE_ID, key="strength",
-                message=f"unknown strength '{strength}'", fix=fix)
+    one_mistake(
+        tmp_path, kb, kind="rule", ident=RULE_ID, key="strength", message=f"unknown strength '{strength}'", fix=fix
+    )
 
 
 def test_given_is_not_a_strength_for_rules(tmp_path):
@@ -530,19 +680,30 @@ def test_given_is_not_a_strength_for_rules(tmp_path):
 def test_empty_sources(tmp_path):
     kb = base()
     kb["rule"][0]["sources"] = []
-    one_mistake(tmp_path, kb, kind="rule", ident=RULE_ID, key="sources", message="'sources' is empty",
-                fix='cite at least one sentence: { document = "...", quote = "..." }')
+    one_mistake(
+        tmp_path,
+        kb,
+        kind="rule",
+        ident=RULE_ID,
+        key="sources",
+        message="'sources' is empty",
+        fix='cite at least one sentence: { document = "...", quote = "..." }',
+    )
 
 
-@pytest.mark.parametrize("document, fix", [
-    ("note", "did you mean 'notes'?"),
-    ("textbook", "declare it in a [[document]] table"),
-])
+@pytest.mark.parametrize(
+    "document, fix",
+    [
+        ("note", "did you mean 'notes'?"),
+        ("textbook", "declare it in a [[document]] table"),
+    ],
+)
 def test_unknown_document(tmp_path, document, fix):
     kb = base()
     kb["rule"][0]["sources"][0]["document"] = document
-    one_mistake(tmp_path, kb, kind="rule", ident=RULE_ID, key="sources",
-                message=f"unknown document '{document}'", fix=fix)
+    one_mistake(
+        tmp_path, kb, kind="rule", ident=RULE_ID, key="sources", message=f"unknown document '{document}'", fix=fix
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -555,35 +716,60 @@ def test_duplicate_rule_id_within_a_file(tmp_path):
     kb["rule"].append(extra_rule(RULE_ID, ["mineral_level = high"], ["hormone_output = impaired"]))
     path = write(tmp_path, kb)
     problem = only_problem(failure([path]))
-    check(problem, path=path, kind="rule", ident=RULE_ID, key="id",
-          message=f"duplicate rule id '{RULE_ID}' (also in {path})",
-          fix=f'choose another id, or add replaces = "{RULE_ID}" to change the existing rule')
+    check(
+        problem,
+        path=path,
+        kind="rule",
+        ident=RULE_ID,
+        key="id",
+        message=f"duplicate rule id '{RULE_ID}' (also in {path})",
+        fix=f'choose another id, or add replaces = "{RULE_ID}" to change the existing rule',
+    )
 
 
 def test_duplicate_rule_id_across_two_files(tmp_path):
     first = write(tmp_path, base(), "a.toml")
-    second = write(tmp_path, {"rule": [extra_rule(RULE_ID, ["mineral_level = high"],
-                                                  ["hormone_output = impaired"])]}, "b.toml")
+    second = write(
+        tmp_path, {"rule": [extra_rule(RULE_ID, ["mineral_level = high"], ["hormone_output = impaired"])]}, "b.toml"
+    )
     problem = only_problem(failure([first, second]))
-    check(problem, path=second, kind="rule", ident=RULE_ID, key="id",
-          message=f"duplicate rule id '{RULE_ID}' (also in {first})",
-          fix=f'choose another id, or add replaces = "{RULE_ID}" to change the existing rule')
+    check(
+        problem,
+        path=second,
+        kind="rule",
+        ident=RULE_ID,
+        key="id",
+        message=f"duplicate rule id '{RULE_ID}' (also in {first})",
+        fix=f'choose another id, or add replaces = "{RULE_ID}" to change the existing rule',
+    )
 
 
 def test_duplicate_concept_id(tmp_path):
     kb = base()
     kb["concept"].append({"id": "bone_health", "states": ["weak", "strong"]})
-    one_mistake(tmp_path, kb, kind="concept", ident="bone_health", key="id",
-                message=f"duplicate concept id 'bone_health' (also in {tmp_path / 'topic.toml'})",
-                fix="define each concept once; rules in any file may use it")
+    one_mistake(
+        tmp_path,
+        kb,
+        kind="concept",
+        ident="bone_health",
+        key="id",
+        message=f"duplicate concept id 'bone_health' (also in {tmp_path / 'topic.toml'})",
+        fix="define each concept once; rules in any file may use it",
+    )
 
 
 def test_duplicate_document_id(tmp_path):
     kb = base()
     kb["document"].append({"id": "notes", "title": "Other notes"})
-    one_mistake(tmp_path, kb, kind="document", ident="notes", key="id",
-                message=f"duplicate document id 'notes' (also in {tmp_path / 'topic.toml'})",
-                fix="give each document its own id")
+    one_mistake(
+        tmp_path,
+        kb,
+        kind="document",
+        ident="notes",
+        key="id",
+        message=f"duplicate document id 'notes' (also in {tmp_path / 'topic.toml'})",
+        fix="give each document its own id",
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -594,56 +780,101 @@ def test_duplicate_document_id(tmp_path):
 def test_exclusive_without_multi(tmp_path):
     kb = base()
     concept(kb, "mineral_level")["exclusive"] = ["adequate"]
-    one_mistake(tmp_path, kb, kind="concept", ident="mineral_level", key="exclusive",
-                message="'exclusive' needs multi = true", fix="add multi = true or remove exclusive")
+    one_mistake(
+        tmp_path,
+        kb,
+        kind="concept",
+        ident="mineral_level",
+        key="exclusive",
+        message="'exclusive' needs multi = true",
+        fix="add multi = true or remove exclusive",
+    )
 
 
 def test_ask_if_naming_an_unknown_concept(tmp_path):
     kb = base()
     concept(kb, "mineral_level")["ask_if"] = ["bone_healht = weakened"]
-    one_mistake(tmp_path, kb, kind="concept", ident="mineral_level", key="ask_if",
-                message="unknown concept 'bone_healht'", fix="did you mean 'bone_health'?")
+    one_mistake(
+        tmp_path,
+        kb,
+        kind="concept",
+        ident="mineral_level",
+        key="ask_if",
+        message="unknown concept 'bone_healht'",
+        fix="did you mean 'bone_health'?",
+    )
 
 
 def test_alias_that_is_another_concepts_id(tmp_path):
     kb = base()
     concept(kb, "mineral_level")["aliases"] = ["mineral", "bone_health"]
-    one_mistake(tmp_path, kb, kind="concept", ident="mineral_level", key="aliases",
-                message="alias 'bone_health' is the id of another concept", fix="remove the alias")
+    one_mistake(
+        tmp_path,
+        kb,
+        kind="concept",
+        ident="mineral_level",
+        key="aliases",
+        message="alias 'bone_health' is the id of another concept",
+        fix="remove the alias",
+    )
 
 
 def test_unknown_used_as_a_state(tmp_path):
     kb = base()
     concept(kb, "mineral_level")["states"] = ["low", "adequate", "high", "unknown"]
-    one_mistake(tmp_path, kb, kind="concept", ident="mineral_level", key="states",
-                message="'unknown' cannot be a state: every question already accepts it",
-                fix="remove 'unknown' from states")
+    one_mistake(
+        tmp_path,
+        kb,
+        kind="concept",
+        ident="mineral_level",
+        key="states",
+        message="'unknown' cannot be a state: every question already accepts it",
+        fix="remove 'unknown' from states",
+    )
 
 
 def test_question_with_kind_mechanism(tmp_path):
     kb = base()
     concept(kb, "mineral_level")["kind"] = "mechanism"
-    one_mistake(tmp_path, kb, kind="concept", ident="mineral_level", key="kind",
-                message="a concept with a question has kind 'question', not 'mechanism'",
-                fix='remove kind, or set kind = "question"')
+    one_mistake(
+        tmp_path,
+        kb,
+        kind="concept",
+        ident="mineral_level",
+        key="kind",
+        message="a concept with a question has kind 'question', not 'mechanism'",
+        fix='remove kind, or set kind = "question"',
+    )
 
 
 @pytest.mark.parametrize("bad_id", ["Bone_Health", "bone-health", "2bone_health", "bone health"])
 def test_bad_concept_id(tmp_path, bad_id):
     kb = base()
     concept(kb, "bone_health")["id"] = bad_id
-    one_mistake(tmp_path, kb, kind="concept", ident=bad_id, key="id",
-                message=f"bad concept id '{bad_id}'",
-                fix="use snake_case: lower-case letters, digits and '_', starting with a letter")
+    one_mistake(
+        tmp_path,
+        kb,
+        kind="concept",
+        ident=bad_id,
+        key="id",
+        message=f"bad concept id '{bad_id}'",
+        fix="use snake_case: lower-case letters, digits and '_', starting with a letter",
+    )
 
 
 @pytest.mark.parametrize("bad_id", ["Topic.Low", "topic low", "-topic.low"])
 def test_bad_rule_id(tmp_path, bad_id):
     kb = base()
     kb["rule"][0]["id"] = bad_id
-    one_mistake(tmp_path, kb, kind="rule", ident=bad_id, key="id",
-                message=f"bad rule id '{bad_id}'",
-                fix="use lower-case letters, digits, '.', '-' and '_', e.g. 'topic.short-name'")
+    one_mistake(
+        tmp_path,
+        kb,
+        kind="rule",
+        ident=bad_id,
+        key="id",
+        message=f"bad rule id '{bad_id}'",
+        fix="use lower-case letters, digits, '.', '-' and '_', e.g. 'topic.short-name'",
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -663,8 +894,9 @@ def test_several_problems_in_one_file_are_all_reported(tmp_path):
     assert len(error.problems) >= 3
     rendered = [p.render() for p in error.problems]
     assert f"{path}: concept 'bone_health': lable: unknown key 'lable' (did you mean 'label'?)" in rendered
-    assert (f"{path}: rule '{RULE_ID}': when: unknown concept 'mineral_levle' "
-            "(did you mean 'mineral_level'?)") in rendered
+    assert (
+        f"{path}: rule '{RULE_ID}': when: unknown concept 'mineral_levle' (did you mean 'mineral_level'?)"
+    ) in rendered
     assert f"{path}: rule '{RULE_ID}': strength: unknown strength 'likley' (did you mean 'likely'?)" in rendered
     assert f"{path}: rule '{RULE_ID}': sources: unknown document 'note' (did you mean 'notes'?)" in rendered
     for line in rendered:
@@ -716,18 +948,28 @@ def test_builtin_rules_folder_is_the_repositorys(builtin_kb):
 
 
 def test_extra_file_can_use_builtin_concepts_and_documents(tmp_path, builtin_kb):
-    extra = write(tmp_path, {
-        "concept": [{"id": "teaching_note", "label": "Teaching note", "kind": "outcome", "states": ["shown"]}],
-        "rule": [{
-            "id": "mine.low-magnesium-note",
-            "title": "Low magnesium earns a teaching note",
-            "when": ["magnesium_status in [low, severely_low]", "pth_secretion = impaired"],
-            "then": ["teaching_note = shown"],
-            "strength": "possible",
-            "sources": [{"document": "mg-calcium",
-                         "quote": "Severe magnesium deficiency impairs PTH production and release"}],
-        }],
-    }, "mine.toml")
+    extra = write(
+        tmp_path,
+        {
+            "concept": [{"id": "teaching_note", "label": "Teaching note", "kind": "outcome", "states": ["shown"]}],
+            "rule": [
+                {
+                    "id": "mine.low-magnesium-note",
+                    "title": "Low magnesium earns a teaching note",
+                    "when": ["magnesium_status in [low, severely_low]", "pth_secretion = impaired"],
+                    "then": ["teaching_note = shown"],
+                    "strength": "possible",
+                    "sources": [
+                        {
+                            "document": "mg-calcium",
+                            "quote": "Severe magnesium deficiency impairs PTH production and release",
+                        }
+                    ],
+                }
+            ],
+        },
+        "mine.toml",
+    )
     kb = load([BUILTIN_RULES], [extra])
     assert len(kb.rules) == len(builtin_kb.rules) + 1
     mine = next(r for r in kb.rules if r.id == "mine.low-magnesium-note")
@@ -744,8 +986,9 @@ def _severe_rule(**changes) -> dict:
         "when": ["magnesium_status = severely_low"],
         "then": ["pth_secretion = impaired"],
         "strength": "likely",
-        "sources": [{"document": "mg-calcium",
-                     "quote": "Severe magnesium deficiency impairs PTH production and release"}],
+        "sources": [
+            {"document": "mg-calcium", "quote": "Severe magnesium deficiency impairs PTH production and release"}
+        ],
     }
     rule.update(changes)
     return rule
@@ -755,9 +998,15 @@ def test_extra_file_reusing_a_builtin_rule_id_is_an_error(tmp_path):
     extra = write(tmp_path, {"rule": [_severe_rule()]}, "mine.toml")
     problem = only_problem(failure([BUILTIN_RULES], [extra]))
     rule_id = "pth.severe-deficiency-impairs-secretion"
-    check(problem, path=extra, kind="rule", ident=rule_id, key="id",
-          message=f"duplicate rule id '{rule_id}' (also in {BUILTIN_RULES / 'pth.toml'})",
-          fix=f'choose another id, or add replaces = "{rule_id}" to change the existing rule')
+    check(
+        problem,
+        path=extra,
+        kind="rule",
+        ident=rule_id,
+        key="id",
+        message=f"duplicate rule id '{rule_id}' (also in {BUILTIN_RULES / 'pth.toml'})",
+        fix=f'choose another id, or add replaces = "{rule_id}" to change the existing rule',
+    )
     assert "replaces" in problem.render()
 
 
@@ -779,18 +1028,34 @@ def test_replaces_changes_a_builtin_rule(tmp_path, builtin_kb, new_id):
 
 
 def test_replaces_an_unknown_rule(tmp_path):
-    extra = write(tmp_path, {"rule": [_severe_rule(id="mine.severe",
-                                                   replaces="pth.severe-deficiency-impair-secretion")]},
-                  "mine.toml")
+    extra = write(
+        tmp_path,
+        {"rule": [_severe_rule(id="mine.severe", replaces="pth.severe-deficiency-impair-secretion")]},
+        "mine.toml",
+    )
     problem = only_problem(failure([BUILTIN_RULES], [extra]))
-    check(problem, path=extra, kind="rule", ident="mine.severe", key="replaces",
-          message="replaces unknown rule 'pth.severe-deficiency-impair-secretion'",
-          fix="did you mean 'pth.severe-deficiency-impairs-secretion'?")
+    check(
+        problem,
+        path=extra,
+        kind="rule",
+        ident="mine.severe",
+        key="replaces",
+        message="replaces unknown rule 'pth.severe-deficiency-impair-secretion'",
+        fix="did you mean 'pth.severe-deficiency-impairs-secretion'?",
+    )
 
 
 def test_builtin_rules_cannot_use_replaces(tmp_path):
     kb = base()
-    kb["rule"].append(extra_rule("topic.other", ["mineral_level = high"], ["hormone_output = impaired"],
-                                 replaces=RULE_ID))
-    one_mistake(tmp_path, kb, kind="rule", ident="topic.other", key="replaces",
-                message="built-in rules cannot use 'replaces'", fix="edit the rule itself")
+    kb["rule"].append(
+        extra_rule("topic.other", ["mineral_level = high"], ["hormone_output = impaired"], replaces=RULE_ID)
+    )
+    one_mistake(
+        tmp_path,
+        kb,
+        kind="rule",
+        ident="topic.other",
+        key="replaces",
+        message="built-in rules cannot use 'replaces'",
+        fix="edit the rule itself",
+    )

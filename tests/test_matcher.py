@@ -24,8 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cofactor.engine import Reasoner
-from cofactor.engine import _experta
+from cofactor.engine import Reasoner, _experta
 from cofactor.engine import answers as answer_io
 from cofactor.engine.model import Fact
 
@@ -42,8 +41,9 @@ def rule_sets(draw):
         conditions = []
         for _ in range(draw(st.integers(1, 4))):
             states = draw(st.lists(st.sampled_from(STATES), min_size=1, max_size=3, unique=True))
-            conditions.append((draw(st.booleans()) and draw(st.booleans()), draw(st.sampled_from(CONCEPTS)),
-                               tuple(states)))
+            conditions.append(
+                (draw(st.booleans()) and draw(st.booleans()), draw(st.sampled_from(CONCEPTS)), tuple(states))
+            )
         rules.append(conditions)
     return rules
 
@@ -79,8 +79,9 @@ def _defined(rules, present) -> list:
     """
     out = []
     for index, conditions in enumerate(rules):
-        blocked = any(negated and (concept, state) in present
-                      for negated, concept, states in conditions for state in states)
+        blocked = any(
+            negated and (concept, state) in present for negated, concept, states in conditions for state in states
+        )
         if blocked:
             continue
         columns, names = [], []
@@ -91,7 +92,7 @@ def _defined(rules, present) -> list:
         initial = conditions[0][0]
         for choice in itertools.product(*columns):
             ids = sorted(set(choice) | ({0} if initial else set()))
-            out.append((f"r{index}", tuple(ids), tuple(sorted(zip(names, choice)))))
+            out.append((f"r{index}", tuple(ids), tuple(sorted(zip(names, choice, strict=True)))))
     return sorted(out)
 
 
@@ -101,18 +102,22 @@ def _activations(engine) -> list:
     out = []
     for activation in engine.agenda.activations:
         ids = sorted({f["__factid__"] for f in activation.facts})
-        bound = sorted((name, fact["__factid__"]) for name, fact in activation.context.items()
-                       if not name.startswith("__"))
+        bound = sorted(
+            (name, fact["__factid__"]) for name, fact in activation.context.items() if not name.startswith("__")
+        )
         out.append((activation.rule.__name__, tuple(ids), tuple(bound)))
     return sorted(out)
 
 
-operations = st.lists(st.tuples(st.sampled_from(["declare", "declare", "retract"]),
-                                st.sampled_from(CONCEPTS), st.sampled_from(STATES)), max_size=14)
+operations = st.lists(
+    st.tuples(st.sampled_from(["declare", "declare", "retract"]), st.sampled_from(CONCEPTS), st.sampled_from(STATES)),
+    max_size=14,
+)
 
 
-@settings(max_examples=400, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=400, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(rule_sets(), operations)
 def test_the_indexed_matcher_activates_what_matching_defines(rules, steps):
     engine = _engine(_experta.ScalingEngine, rules)
@@ -137,8 +142,12 @@ def test_alternatives_cost_linear_not_exponential():
     # expand them into 2**20 rules; here each alternative is one index entry
     conditions = [(False, f"k{i}", ("x", "y")) for i in range(20)]
     engine = _engine(_experta.ScalingEngine, [conditions])
-    entries = sum(len(found) for tables in engine.matcher._index.values()
-                  for _names, _getter, table in tables for found in table.values())
+    entries = sum(
+        len(found)
+        for tables in engine.matcher._index.values()
+        for _names, _getter, table in tables
+        for found in table.values()
+    )
     assert entries == 40
     engine.reset()
     for i in range(20):
@@ -224,8 +233,14 @@ def test_the_garbage_collector_comes_back_after_a_failed_run(kb, monkeypatch):
 
 
 def test_retracting_a_fact_takes_back_what_it_gave():
-    engine = _engine(_experta.ScalingEngine, [[(False, "a", ("x",))], [(False, "a", ("x",)), (False, "b", ("y",))],
-                                              [(True, "a", ("x",)), (False, "b", ("y",))]])
+    engine = _engine(
+        _experta.ScalingEngine,
+        [
+            [(False, "a", ("x",))],
+            [(False, "a", ("x",)), (False, "b", ("y",))],
+            [(True, "a", ("x",)), (False, "b", ("y",))],
+        ],
+    )
     engine.reset()
     a = engine.declare(_experta._Datum(concept="a", state="x"))
     engine.declare(_experta._Datum(concept="b", state="y"))

@@ -24,8 +24,10 @@ def _kb(tmp_path, text):
 def _rule(rid, when, then, strength="established"):
     when_s = ", ".join(f'"{w}"' for w in when)
     then_s = ", ".join(f'"{t}"' for t in then)
-    return (f'\n[[rule]]\nid = "{rid}"\ntitle = "{rid}"\nwhen = [{when_s}]\nthen = [{then_s}]\n'
-            f'strength = "{strength}"\nsources = [{{ document = "d", quote = "q" }}]\n')
+    return (
+        f'\n[[rule]]\nid = "{rid}"\ntitle = "{rid}"\nwhen = [{when_s}]\nthen = [{then_s}]\n'
+        f'strength = "{strength}"\nsources = [{{ document = "d", quote = "q" }}]\n'
+    )
 
 
 def _concept(cid, states, question=True, multi=False):
@@ -48,11 +50,16 @@ def test_every_justification_that_holds_is_kept(reason):
 
 
 def test_strength_is_the_weakest_link_of_the_best_derivation(tmp_path):
-    kb = _kb(tmp_path, _concept("a", ["y"]) + _concept("b", ["y"]) + _concept("m", ["y"], question=False)
-             + _concept("z", ["y"], question=False)
-             + _rule("r.a-m", ["a = y"], ["m = y"], "possible")
-             + _rule("r.b-m", ["b = y"], ["m = y"], "likely")
-             + _rule("r.m-z", ["m = y"], ["z = y"], "established"))
+    kb = _kb(
+        tmp_path,
+        _concept("a", ["y"])
+        + _concept("b", ["y"])
+        + _concept("m", ["y"], question=False)
+        + _concept("z", ["y"], question=False)
+        + _rule("r.a-m", ["a = y"], ["m = y"], "possible")
+        + _rule("r.b-m", ["b = y"], ["m = y"], "likely")
+        + _rule("r.m-z", ["m = y"], ["z = y"], "established"),
+    )
     reasoner = Reasoner(kb)
     only_a = reasoner.reason(answer_io.build(kb, ["a=y"]))
     both = reasoner.reason(answer_io.build(kb, ["a=y", "b=y"]))
@@ -82,26 +89,39 @@ def test_an_answer_is_never_overridden_and_the_conflict_is_reported(reason):
 
 
 def test_two_derived_states_are_a_conflict_with_both_derivations(tmp_path):
-    kb = _kb(tmp_path, _concept("a", ["y"]) + _concept("b", ["y"]) + _concept("m", ["up", "down"], question=False)
-             + _rule("r.up", ["a = y"], ["m = up"]) + _rule("r.down", ["b = y"], ["m = down"]))
+    kb = _kb(
+        tmp_path,
+        _concept("a", ["y"])
+        + _concept("b", ["y"])
+        + _concept("m", ["up", "down"], question=False)
+        + _rule("r.up", ["a = y"], ["m = up"])
+        + _rule("r.down", ["b = y"], ["m = down"]),
+    )
     case = Reasoner(kb).reason(answer_io.build(kb, ["a=y", "b=y"]))
     assert {Fact("m", "up"), Fact("m", "down")} <= case.known
     [conflict] = case.conflicts
     assert [(s.state, [j.rule.id for j in s.justifications]) for s in conflict.sides] == [
-        ("up", ["r.up"]), ("down", ["r.down"])]
+        ("up", ["r.up"]),
+        ("down", ["r.down"]),
+    ]
     assert json.loads(json.dumps(case.as_json()))["conflicts"][0]["concept"] == "m"
 
 
 def test_multi_valued_concepts_do_not_conflict(tmp_path):
-    kb = _kb(tmp_path, _concept("s", ["p", "q"], multi=True) + _concept("a", ["y"])
-             + _rule("r.q", ["a = y"], ["s = q"]))
+    kb = _kb(
+        tmp_path, _concept("s", ["p", "q"], multi=True) + _concept("a", ["y"]) + _rule("r.q", ["a = y"], ["s = q"])
+    )
     case = Reasoner(kb).reason(answer_io.build(kb, ["s=p", "a=y"]))
     assert Fact("s", "q") in case.known and not case.conflicts
 
 
 def test_in_conditions_fire_once_per_matching_fact(tmp_path):
-    kb = _kb(tmp_path, _concept("s", ["p", "q", "r"], multi=True) + _concept("m", ["y"], question=False)
-             + _rule("r.m", ["s in [p, q]"], ["m = y"]))
+    kb = _kb(
+        tmp_path,
+        _concept("s", ["p", "q", "r"], multi=True)
+        + _concept("m", ["y"], question=False)
+        + _rule("r.m", ["s in [p, q]"], ["m = y"]),
+    )
     case = Reasoner(kb).reason(answer_io.build(kb, ["s=p,q,r"]))
     premises = [j.premises for j in case.support[Fact("m", "y")].justifications]
     assert premises == [(Fact("s", "p"),), (Fact("s", "q"),)]
@@ -109,10 +129,16 @@ def test_in_conditions_fire_once_per_matching_fact(tmp_path):
 
 def test_not_waits_for_everything_that_could_conclude_its_fact(tmp_path):
     # r.late could fire early (its 'not' holds at first) unless negation is stratified
-    kb = _kb(tmp_path, _concept("a", ["y"]) + _concept("m", ["y"], question=False)
-             + _concept("n", ["y"], question=False) + _concept("z", ["y"], question=False)
-             + _rule("r.a-m", ["a = y"], ["m = y"]) + _rule("r.m-n", ["m = y"], ["n = y"])
-             + _rule("r.late", ["a = y", "not n = y"], ["z = y"]))
+    kb = _kb(
+        tmp_path,
+        _concept("a", ["y"])
+        + _concept("m", ["y"], question=False)
+        + _concept("n", ["y"], question=False)
+        + _concept("z", ["y"], question=False)
+        + _rule("r.a-m", ["a = y"], ["m = y"])
+        + _rule("r.m-n", ["m = y"], ["n = y"])
+        + _rule("r.late", ["a = y", "not n = y"], ["z = y"]),
+    )
     reasoner = Reasoner(kb)
     for _ in range(5):
         case = reasoner.reason(answer_io.build(kb, ["a=y"]))
@@ -163,11 +189,21 @@ def test_the_same_case_fires_in_the_same_order_in_a_new_engine(kb):
 
 
 ANSWERABLE = [
-    "magnesium_status=severely_low", "magnesium_status=low", "magnesium_status=adequate",
-    "magnesium_deficiency_chronic=yes", "magnesium_rich_foods=rarely", "magnesium_rich_foods=often",
-    "calcium_intake=high", "calcium_supplement=yes", "vitamin_d_supplement=standard",
-    "vitamin_d_supplement=high_dose", "sun_exposure=low", "weight_status=overweight_or_obese",
-    "symptom=fatigue", "symptom=muscle_cramps", "symptom=nausea",
+    "magnesium_status=severely_low",
+    "magnesium_status=low",
+    "magnesium_status=adequate",
+    "magnesium_deficiency_chronic=yes",
+    "magnesium_rich_foods=rarely",
+    "magnesium_rich_foods=often",
+    "calcium_intake=high",
+    "calcium_supplement=yes",
+    "vitamin_d_supplement=standard",
+    "vitamin_d_supplement=high_dose",
+    "sun_exposure=low",
+    "weight_status=overweight_or_obese",
+    "symptom=fatigue",
+    "symptom=muscle_cramps",
+    "symptom=nausea",
 ]
 
 
@@ -176,8 +212,11 @@ def _explanations(case):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.sampled_from(ANSWERABLE), unique_by=lambda p: p.split("=")[0] if "symptom" not in p else p,
-                max_size=8).flatmap(lambda pairs: st.tuples(st.just(pairs), st.permutations(pairs))))
+@given(
+    st.lists(
+        st.sampled_from(ANSWERABLE), unique_by=lambda p: p.split("=")[0] if "symptom" not in p else p, max_size=8
+    ).flatmap(lambda pairs: st.tuples(st.just(pairs), st.permutations(pairs)))
+)
 def test_answer_order_changes_nothing(reasoner, kb, pairs_and_shuffled):
     pairs, shuffled = pairs_and_shuffled
     a = reasoner.reason(answer_io.build(kb, pairs))
@@ -190,9 +229,14 @@ def test_answer_order_changes_nothing(reasoner, kb, pairs_and_shuffled):
 def test_weakest_link_does_not_go_round_a_loop(tmp_path, invoke):
     # r0 closes a loop a -> b -> a; its justification of a sorts first, but a's
     # strength comes from r1: following the wrong route would never end
-    text = (_concept("q", ["yes"]) + _concept("a", ["on"], question=False) + _concept("b", ["on"], question=False)
-            + _rule("r1", ["q = yes"], ["a = on"], "possible") + _rule("r2", ["a = on"], ["b = on"])
-            + _rule("r0", ["b = on"], ["a = on"]))
+    text = (
+        _concept("q", ["yes"])
+        + _concept("a", ["on"], question=False)
+        + _concept("b", ["on"], question=False)
+        + _rule("r1", ["q = yes"], ["a = on"], "possible")
+        + _rule("r2", ["a = on"], ["b = on"])
+        + _rule("r0", ["b = on"], ["a = on"])
+    )
     kb = _kb(tmp_path, text)
     case = Reasoner(kb).reason(answer_io.build(kb, ["q=yes"]))
     for fact in (Fact("a", "on"), Fact("b", "on")):
@@ -207,8 +251,13 @@ def test_weakest_link_does_not_go_round_a_loop(tmp_path, invoke):
 
 
 def test_an_exclusive_state_is_never_added_next_to_an_answer(tmp_path):
-    text = (_concept("q", ["yes"]) + _concept("s", ["p", "q", "none"], multi=True).replace(
-        "multi = true\n", 'multi = true\nexclusive = ["none"]\n') + _rule("r.none", ["q = yes"], ["s = none"]))
+    text = (
+        _concept("q", ["yes"])
+        + _concept("s", ["p", "q", "none"], multi=True).replace(
+            "multi = true\n", 'multi = true\nexclusive = ["none"]\n'
+        )
+        + _rule("r.none", ["q = yes"], ["s = none"])
+    )
     kb = _kb(tmp_path, text)
     case = Reasoner(kb).reason(answer_io.build(kb, ["q=yes", "s=p"]))
     assert Fact("s", "none") not in case.known

@@ -15,9 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cofactor.cli import BUILTIN_RULES, cli
-from cofactor.engine import Fact, Reasoner, ReasoningError, load
+from cofactor.engine import Fact, Reasoner, ReasoningError, counterfactual, explain, load, render
 from cofactor.engine import answers as answer_io
-from cofactor.engine import counterfactual, explain, render
 
 CASES = [
     ["magnesium_status=low"],
@@ -37,8 +36,12 @@ def _toml_value(value) -> str:
 
 
 def _write(tables: list[tuple[str, dict]], path: Path) -> None:
-    path.write_text("\n".join(f"[[{kind}]]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in table.items())
-                              for kind, table in tables), encoding="utf-8")
+    path.write_text(
+        "\n".join(
+            f"[[{kind}]]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in table.items()) for kind, table in tables
+        ),
+        encoding="utf-8",
+    )
 
 
 def _shuffled_copy(folder: Path, rnd: random.Random) -> list[Path]:
@@ -68,9 +71,12 @@ def _everything(kb) -> dict:
             "text": render.case_text(case),
             "trace": render.trace_text(case, agenda=True),
             "how": {str(s.fact): render.how_text(kb, explain.how(case, s.fact)) for s in case.conclusions},
-            "why-not": render.why_not_text(case, Fact("blood_calcium", "low"),
-                                           explain.why_not(case, Fact("blood_calcium", "low")),
-                                           counterfactual.smallest_changes(reasoner, case, Fact("blood_calcium", "low"))),
+            "why-not": render.why_not_text(
+                case,
+                Fact("blood_calcium", "low"),
+                explain.why_not(case, Fact("blood_calcium", "low")),
+                counterfactual.smallest_changes(reasoner, case, Fact("blood_calcium", "low")),
+            ),
         }
     return out
 
@@ -81,8 +87,12 @@ def reference_explanations():
 
 
 @pytest.mark.slow
-@settings(max_examples=6, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=6,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(st.integers(0, 2**32 - 1))
 def test_order_of_rules_and_of_rule_files_changes_nothing(tmp_path_factory, reference_explanations, seed):
     folder = tmp_path_factory.mktemp("shuffled") / "rules"
@@ -93,11 +103,25 @@ def test_order_of_rules_and_of_rule_files_changes_nothing(tmp_path_factory, refe
 
 def _extension(tmp_path: Path, name: str, rule_id: str, then: str) -> Path:
     path = tmp_path / name
-    _write([("concept", {"id": then.split(" = ")[0], "kind": "outcome", "states": [then.split(" = ")[1]]}),
-            ("rule", {"id": rule_id, "title": rule_id, "when": ["magnesium_status = low"], "then": [then],
-                      "strength": "possible",
-                      "sources": [{"document": "mg-calcium", "quote": "Magnesium is essential for activating vitamin D."}]})],
-           path)
+    _write(
+        [
+            ("concept", {"id": then.split(" = ")[0], "kind": "outcome", "states": [then.split(" = ")[1]]}),
+            (
+                "rule",
+                {
+                    "id": rule_id,
+                    "title": rule_id,
+                    "when": ["magnesium_status = low"],
+                    "then": [then],
+                    "strength": "possible",
+                    "sources": [
+                        {"document": "mg-calcium", "quote": "Magnesium is essential for activating vitamin D."}
+                    ],
+                },
+            ),
+        ],
+        path,
+    )
     return path
 
 
@@ -108,24 +132,32 @@ def test_order_of_rules_arguments_changes_nothing(tmp_path):
     for first, second in ((a, b), (b, a)):
         runner = CliRunner()
         base = ["--rules", str(first), "--rules", str(second)]
-        outputs.append([runner.invoke(cli, base + args, catch_exceptions=False).stdout for args in (
-            ["consult", "--no-input", "-a", "magnesium_status=low"],
-            ["consult", "--no-input", "--json", "-a", "magnesium_status=low"],
-            ["how", "note_a=shown", "-a", "magnesium_status=low"],
-            ["trace", "-a", "magnesium_status=low"],
-            ["rules", "--json"],
-            ["concepts", "--json"],
-        )])
+        outputs.append(
+            [
+                runner.invoke(cli, base + args, catch_exceptions=False).stdout
+                for args in (
+                    ["consult", "--no-input", "-a", "magnesium_status=low"],
+                    ["consult", "--no-input", "--json", "-a", "magnesium_status=low"],
+                    ["how", "note_a=shown", "-a", "magnesium_status=low"],
+                    ["trace", "-a", "magnesium_status=low"],
+                    ["rules", "--json"],
+                    ["concepts", "--json"],
+                )
+            ]
+        )
     assert outputs[0] == outputs[1]
     assert "note_a=shown" in outputs[0][2]
 
 
 # --- nothing in a rule file is executed or trusted ---------------------------------
 
+
 def test_no_code_runs_from_data():
     """No eval, exec, dynamic imports or deserialisers anywhere in the program."""
-    forbidden = re.compile(r"(?<![\w.])(eval|exec|compile|__import__)\s*\(|"
-                           r"\b(import_module|pickle|marshal|subprocess|shelve|os\.system|yaml\.load)\b")
+    forbidden = re.compile(
+        r"(?<![\w.])(eval|exec|compile|__import__)\s*\(|"
+        r"\b(import_module|pickle|marshal|subprocess|shelve|os\.system|yaml\.load)\b"
+    )
     sources = list((BUILTIN_RULES.parent / "engine").glob("*.py")) + [BUILTIN_RULES.parent / "cli.py"]
     offenders = [(p.name, m.group(0)) for p in sources for m in forbidden.finditer(p.read_text(encoding="utf-8"))]
     assert offenders == []
@@ -133,7 +165,8 @@ def test_no_code_runs_from_data():
 
 def test_rules_folder_holds_only_knowledge():
     assert sorted(p.suffix for p in BUILTIN_RULES.iterdir() if p.is_file()) == [".toml"] * len(
-        [p for p in BUILTIN_RULES.iterdir() if p.is_file()])
+        [p for p in BUILTIN_RULES.iterdir() if p.is_file()]
+    )
 
 
 def test_engine_is_domain_blind():
@@ -148,17 +181,35 @@ HOSTILE = "\x1b[2J\x1b[31mred\x9b1m\x07"
 
 def test_text_from_rule_files_cannot_drive_the_terminal(tmp_path):
     path = tmp_path / "hostile.toml"
-    _write([("concept", {"id": "hostile_note", "kind": "outcome", "label": f"Note {HOSTILE}", "states": ["shown"]}),
-            ("rule", {"id": "ext.hostile", "title": f"Title {HOSTILE}", "when": ["magnesium_status = low"],
-                      "then": ["hostile_note = shown"], "strength": "possible",
-                      "sources": [{"document": "mg-calcium", "quote": f"Quote {HOSTILE}"}]})], path)
+    _write(
+        [
+            ("concept", {"id": "hostile_note", "kind": "outcome", "label": f"Note {HOSTILE}", "states": ["shown"]}),
+            (
+                "rule",
+                {
+                    "id": "ext.hostile",
+                    "title": f"Title {HOSTILE}",
+                    "when": ["magnesium_status = low"],
+                    "then": ["hostile_note = shown"],
+                    "strength": "possible",
+                    "sources": [{"document": "mg-calcium", "quote": f"Quote {HOSTILE}"}],
+                },
+            ),
+        ],
+        path,
+    )
     runner = CliRunner()
-    for args in (["rules"], ["rules", "--json"], ["concepts"], ["concepts", "--json"],
-                 ["consult", "--no-input", "-a", "magnesium_status=low"],
-                 ["consult", "--no-input", "--json", "-a", "magnesium_status=low"],
-                 ["how", "hostile_note=shown", "-a", "magnesium_status=low"],
-                 ["how", "hostile_note=shown", "--json", "-a", "magnesium_status=low"],
-                 ["trace", "-a", "magnesium_status=low"]):
+    for args in (
+        ["rules"],
+        ["rules", "--json"],
+        ["concepts"],
+        ["concepts", "--json"],
+        ["consult", "--no-input", "-a", "magnesium_status=low"],
+        ["consult", "--no-input", "--json", "-a", "magnesium_status=low"],
+        ["how", "hostile_note=shown", "-a", "magnesium_status=low"],
+        ["how", "hostile_note=shown", "--json", "-a", "magnesium_status=low"],
+        ["trace", "-a", "magnesium_status=low"],
+    ):
         result = runner.invoke(cli, ["--rules", str(path), *args], catch_exceptions=False)
         assert result.exit_code == 0
         for ch in "\x1b\x9b\x07":
@@ -171,6 +222,7 @@ def test_text_from_rule_files_cannot_drive_the_terminal(tmp_path):
 
 
 # --- failures inside the engine ---------------------------------------------------------
+
 
 def test_an_exception_inside_a_run_leaves_the_engine_clean(kb, monkeypatch):
     reasoner = Reasoner(kb)

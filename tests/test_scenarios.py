@@ -8,7 +8,6 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
 from conftest import SHARED, facts_of
 
 OURS = Path(__file__).with_name("scenarios.toml")
@@ -44,7 +43,8 @@ def test_the_contract_scenarios_are_present():
 
 
 SCENARIOS = [pytest.param(s, id=f"contract: {s['name']}") for s in _load(CONTRACT)] + [
-    pytest.param(s, id=s["name"]) for s in _load(OURS)]
+    pytest.param(s, id=s["name"]) for s in _load(OURS)
+]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -63,7 +63,6 @@ def test_every_rule_fires_in_some_scenario(kb, reason):
     _require_contract()  # some rules fire only in the contract's scenarios
     fired = set()
     for scenario in _load(CONTRACT) + _load(OURS):
-        case = reason(*[f"{k}={','.join(v) if isinstance(v, list) else v}"
-                        for k, v in scenario["answers"].items()])
+        case = reason(*[f"{k}={','.join(v) if isinstance(v, list) else v}" for k, v in scenario["answers"].items()])
         fired |= {step.rule.id for step in case.steps}
     assert sorted(r.id for r in kb.rules if r.id not in fired) == []

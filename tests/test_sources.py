@@ -6,7 +6,6 @@ import os
 import re
 
 import pytest
-
 from conftest import SHARED
 
 SOURCES = SHARED / "sources"
@@ -55,8 +54,9 @@ def test_hedged_quotes_are_not_established(kb):
     """A rule quoting only hedged sentences ("may", "some studies suggest",
     "is linked to", "is associated with") is never `established`."""
     hedges = re.compile(r"\b(may|some studies suggest|is linked to|is associated with|potentially)\b", re.I)
-    offenders = [r.id for r in kb.rules
-                 if r.strength.label == "established" and all(hedges.search(s.quote) for s in r.sources)]
+    offenders = [
+        r.id for r in kb.rules if r.strength.label == "established" and all(hedges.search(s.quote) for s in r.sources)
+    ]
     assert not offenders
 
 
@@ -69,26 +69,50 @@ VOCABULARY_QUESTIONS = {
     "vitamin_d_supplement": ["none", "standard", "high_dose"],
     "sun_exposure": ["low", "adequate"],
     "weight_status": ["healthy", "overweight_or_obese"],
-    "symptom": ["fatigue", "loss_of_appetite", "nausea", "muscle_weakness", "muscle_cramps",
-                "abnormal_heart_rhythm", "numbness_tingling"],
+    "symptom": [
+        "fatigue",
+        "loss_of_appetite",
+        "nausea",
+        "muscle_weakness",
+        "muscle_cramps",
+        "abnormal_heart_rhythm",
+        "numbness_tingling",
+    ],
 }
 
 VOCABULARY_DERIVED = {
-    "hepatic_25_hydroxylation": "impaired", "renal_1a_hydroxylation": "impaired",
-    "vitamin_d_activation": "impaired", "active_vitamin_d": "low",
-    "intestinal_calcium_absorption": "reduced", "calcium_balance": "negative",
-    "bone_calcium_release": "increased", "pth_secretion": "impaired", "pth_regulation": "disrupted",
-    "functional_hypoparathyroidism": "present", "blood_calcium": "low",
-    "calcium_treatment_response": "poor", "bone_magnesium_reserve": "depleted",
-    "bone_strength": "reduced", "osteoblast_function": "impaired", "bone_mineral_density": "reduced",
-    "osteoporosis_risk": "increased", "soft_tissue_calcification_risk": "increased",
-    "arterial_calcification_risk": "increased", "calcium_magnesium_ratio": "high",
-    "functional_magnesium_deficiency": "present", "vitamin_d_supplement_effectiveness": "reduced",
-    "vitamin_d_resistance": "present", "intestinal_magnesium_absorption": "reduced",
-    "vitamin_d_status": "low", "magnesium_deficiency_suspected": "possible",
-    "advice_magnesium_rich_foods": "recommended", "advice_check_magnesium": "recommended",
-    "advice_balance_calcium_magnesium": "recommended", "advice_combined_supplement": "worth_discussing",
-    "advice_sun_exposure": "recommended", "advice_consult_provider": "recommended",
+    "hepatic_25_hydroxylation": "impaired",
+    "renal_1a_hydroxylation": "impaired",
+    "vitamin_d_activation": "impaired",
+    "active_vitamin_d": "low",
+    "intestinal_calcium_absorption": "reduced",
+    "calcium_balance": "negative",
+    "bone_calcium_release": "increased",
+    "pth_secretion": "impaired",
+    "pth_regulation": "disrupted",
+    "functional_hypoparathyroidism": "present",
+    "blood_calcium": "low",
+    "calcium_treatment_response": "poor",
+    "bone_magnesium_reserve": "depleted",
+    "bone_strength": "reduced",
+    "osteoblast_function": "impaired",
+    "bone_mineral_density": "reduced",
+    "osteoporosis_risk": "increased",
+    "soft_tissue_calcification_risk": "increased",
+    "arterial_calcification_risk": "increased",
+    "calcium_magnesium_ratio": "high",
+    "functional_magnesium_deficiency": "present",
+    "vitamin_d_supplement_effectiveness": "reduced",
+    "vitamin_d_resistance": "present",
+    "intestinal_magnesium_absorption": "reduced",
+    "vitamin_d_status": "low",
+    "magnesium_deficiency_suspected": "possible",
+    "advice_magnesium_rich_foods": "recommended",
+    "advice_check_magnesium": "recommended",
+    "advice_balance_calcium_magnesium": "recommended",
+    "advice_combined_supplement": "worth_discussing",
+    "advice_sun_exposure": "recommended",
+    "advice_consult_provider": "recommended",
 }
 
 
@@ -109,7 +133,11 @@ def test_every_key_derived_concept_is_concluded_by_some_rule(kb, concept, state)
 
 def test_ask_if_as_in_the_vocabulary(kb):
     [chronic] = kb.concepts["magnesium_deficiency_chronic"].ask_if
-    assert (chronic.concept, set(chronic.states), chronic.negated) == ("magnesium_status", {"low", "severely_low"}, False)
+    assert (chronic.concept, set(chronic.states), chronic.negated) == (
+        "magnesium_status",
+        {"low", "severely_low"},
+        False,
+    )
     [weight] = kb.concepts["weight_status"].ask_if
     assert (weight.concept, set(weight.states)) == ("vitamin_d_supplement", {"standard", "high_dose"})
 
@@ -117,5 +145,10 @@ def test_ask_if_as_in_the_vocabulary(kb):
 def test_size_of_the_knowledge_base(kb):
     assert 40 <= len(kb.rules) <= 80
     assert {r.path for r in kb.rules} >= {
-        "rules/vitamin-d.toml", "rules/pth.toml", "rules/bone.toml", "rules/calcification.toml",
-        "rules/diet-and-balance.toml", "rules/advice.toml"}
+        "rules/vitamin-d.toml",
+        "rules/pth.toml",
+        "rules/bone.toml",
+        "rules/calcification.toml",
+        "rules/diet-and-balance.toml",
+        "rules/advice.toml",
+    }
