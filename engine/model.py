@@ -36,6 +36,21 @@ class Strength(enum.IntEnum):
         return cls[text.upper()]
 
 
+class Kind(enum.StrEnum):
+    """What a concept is: a question asked of the user, or one of the kinds
+    of concept the rules conclude. A ``str``, so a kind read from a rule file
+    or a cache compares equal to its member."""
+
+    QUESTION = "question"
+    MECHANISM = "mechanism"
+    OUTCOME = "outcome"
+    ADVICE = "advice"
+
+
+# the kinds the rules conclude, in the order conclusions are shown and ranked
+DERIVED_KINDS: tuple[Kind, ...] = (Kind.MECHANISM, Kind.OUTCOME, Kind.ADVICE)
+
+
 class Fact(NamedTuple):
     """A concept in one state, written ``concept=state``.
 
@@ -112,7 +127,7 @@ class Concept(NamedTuple):
     id: str
     label: str
     states: tuple[str, ...]
-    kind: str  # question | mechanism | outcome | advice
+    kind: str  # a Kind
     question: str = ""
     help: str = ""
     description: str = ""
