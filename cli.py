@@ -12,18 +12,22 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Callable
+from functools import cached_property
+from typing import cast
 
 import click
 
 from .engine import __version__ as VERSION
 from .engine import answers as answer_io
 from .engine import kbcache
-from .engine.answers import Answers, normalize
+from .engine.answers import Answers, find_fact, normalize
 from .engine.errors import AnswerError, CofactorError, KnowledgeBaseError, ReasoningError
-from .engine.model import Concept, Fact, KnowledgeBase
+from .engine.model import Concept, KnowledgeBase
 from .engine.reasoning import DEFAULT_FIRING_LIMIT, Case, Reasoner
 
-# The explanation modules (explain, counterfactual, questions, render) are
+# The explanation modules (explain, counterfactual, questions, consultation)
+# and the renderers (render_text, render_json) are
 # imported inside the commands that use them: a command pays at start-up
 # only for the code it runs.
 
@@ -127,10 +131,22 @@ def answer_options(f):
     return f
 
 
-def _answers(session: Session, pairs, answers_file) -> Answers:
-    kb = session.kb
+def case_options(f):
+    """The options of every command that reasons over a case: its answers,
+    --json and --rules."""
+    return answer_options(json_option(rules_option(f)))
+
+
+def _prepare(ctx: click.Context, as_json: bool, rules) -> tuple[Session, Reasoner]:
+    """The session the options ask for, and its reasoner."""
+    session = _session(ctx, rules, as_json)
+    return session, session.reasoner()
+
+
+def _answers(reasoner: Reasoner, pairs, answers_file) -> Answers:
+    """The case's answers, from --answers and then --answer."""
     from_file = answer_io.read_file(answers_file) if answers_file is not None else None
-    return answer_io.build(kb, pairs, from_file)
+    return answer_io.build(reasoner.kb, pairs, from_file)
 
 
 def _emit_json(data) -> None:
@@ -183,11 +199,11 @@ class CofactorGroup(click.Group):
         except AnswerError as exc:
             raise BadValue(exc.render()) from exc
         except KnowledgeBaseError as exc:
-            from .engine import render  # noqa: PLC0415
+            from .engine.render_text import visible  # noqa: PLC0415
 
             count = len(exc.problems)
             lines = [f"the rule files did not load ({count} problem{'s' if count > 1 else ''}):"]
-            lines += [f"  {render.visible(p.render())}" for p in exc.problems]
+            lines += [f"  {visible(p.render())}" for p in exc.problems]
             raise RulesDidNotLoad("\n".join(lines)) from exc
         except ReasoningError as exc:
             raise click.ClickException(str(exc)) from exc
@@ -235,12 +251,10 @@ def cli(ctx: click.Context, rules, as_json, firing_limit):
 
 
 @cli.command(context_settings=CONTEXT)
-@answer_options
+@case_options
 @click.option("--no-input", is_flag=True, help="Ask nothing: unanswered questions count as unknown.")
-@json_option
-@rules_option
 @click.pass_context
-def consult(ctx, answer, answers_file, no_input, as_json, rules):
+def consult(ctx, answer, answers_file, as_json, rules, no_input):
     """Consult: answer questions about a case, get explained conclusions.
 
     On a terminal it asks one question at a time, and only the questions
@@ -261,43 +275,39 @@ def consult(ctx, answer, answers_file, no_input, as_json, rules):
       cofactor consult --no-input --json -a magnesium_status=severely_low
       cofactor consult --answers case.toml --no-input
     """
-    from .engine import consultation, questions  # noqa: PLC0415
+    from .engine.consultation import summarize  # noqa: PLC0415
 
-    session = _session(ctx, rules, as_json)
-    reasoner = session.reasoner()
-    answers = _answers(session, answer, answers_file)
+    session, reasoner = _prepare(ctx, as_json, rules)
+    answers = _answers(reasoner, answer, answers_file)
     if not no_input:
         answers = _interview(reasoner, answers)
-    case = reasoner.reason(answers)
+    summary = summarize(reasoner.reason(answers))
     if session.as_json:
-        _emit_json({**consultation.as_json(case), "disclaimer": DISCLAIMER})
+        from .engine import render_json  # noqa: PLC0415
+
+        _emit_json(render_json.consultation(summary, disclaimer=DISCLAIMER))
         return
-    skipped = questions.skipped(case)
-    from .engine import render  # noqa: PLC0415
+    from .engine import render_text  # noqa: PLC0415
 
-    _out(render.case_text(case))
-    if skipped:
-        _out("")
-        _out("Not asked" if not no_input else "Not answered")
-        for item in skipped:
-            _out(f"  {item.concept.id}: {item.reason} ({render.visible(item.detail)})")
-    unanswered = [
-        q.id
-        for q in case.kb.questions
-        if not case.answers.settled(q.id) and q.id not in {s.concept.id for s in skipped}
-    ]
-    if unanswered and no_input:
-        _out("  Unknown (not answered): " + ", ".join(unanswered))
-    _out("")
-    _out(DISCLAIMER)
+    _out(render_text.consultation(summary, asked=not no_input, disclaimer=DISCLAIMER))
     if not no_input:
-        _explain_loop(reasoner, case)
+        _prompt_loop(
+            "explain> ", _Explaining(reasoner, summary), interrupted="interrupted (the conclusions above stand)."
+        )
 
 
-def _options_line(concept: Concept) -> str:
-    numbered = "  ".join(f"{i}) {s}" for i, s in enumerate(concept.states, 1))
-    several = " (several: separate with commas)" if concept.multi else ""
-    return f"  {numbered}  - or unknown{several}; type help, why, how or back"
+# ---------------------------------------------------------------------------
+# The prompts: one loop, for the questions and for the explain prompt
+# ---------------------------------------------------------------------------
+
+AGAIN = object()  # a prompt's handler returns it to read another line
+QUIT = ("q", "quit", "exit", "done")
+HELP = ("help", "h", "?")
+EXPLAIN_HELP = (
+    "Type a conclusion's number or CONCEPT=STATE to see how it was reached; "
+    "'why-not CONCEPT=STATE' for one that was not; 'what-if CONCEPT=STATE ...' to change "
+    "answers; Enter or 'quit' to finish."
+)
 
 
 def _read_line(prompt: str) -> str:
@@ -311,11 +321,34 @@ def _read_line(prompt: str) -> str:
     return line.rstrip("\r\n")
 
 
+def _prompt_loop(prompt: str, handle: Callable[[str], object], *, interrupted: str | None = None) -> object:
+    """Reads lines at ``prompt`` and hands each to ``handle`` until it
+    returns something other than AGAIN, which is returned; at the end of
+    input, ``handle.at_end()`` decides. A value the user typed wrong is
+    shown in red and asked again; ``interrupted`` is the message for a
+    Ctrl-C at the prompt (otherwise it ends the consultation)."""
+    while True:
+        try:
+            text = _read_line(prompt)
+        except EOFError:
+            return handle.at_end()  # type: ignore[attr-defined]
+        except KeyboardInterrupt:
+            if interrupted is None:
+                raise
+            raise Interrupted(interrupted) from None
+        try:
+            result = handle(text)
+        except AnswerError as exc:
+            _say(exc.render(), fg="red")
+            continue
+        if result is not AGAIN:
+            return result
+
+
 def _interview(reasoner: Reasoner, answers: Answers) -> Answers:
     """Ask the questions that still matter, one at a time; returns the answers."""
-    from .engine import explain, questions, render  # noqa: PLC0415
+    from .engine import questions, render_text  # noqa: PLC0415
 
-    kb = reasoner.kb
     history: list[tuple[str, Answers]] = []  # (question, answers before it) for 'back'
     while True:
         case = reasoner.reason(answers)
@@ -323,71 +356,88 @@ def _interview(reasoner: Reasoner, answers: Answers) -> Answers:
         if concept is None:
             return answers
         _say("")
-        _say(f"Question {len(history) + 1}: {render.visible(concept.question)}", bold=True)
+        _say(f"Question {len(history) + 1}: {render_text.visible(concept.question)}", bold=True)
         _say(_options_line(concept))
-        why_depth = 0
-        while True:
-            try:
-                text = _read_line("> ")
-            except EOFError:
-                raise Interrupted(
-                    "end of input before the consultation was finished; nothing was "
-                    "concluded (to run without questions, use --no-input with "
-                    "--answer or --answers)."
-                ) from None
-            word = normalize(text)
-            command, _, rest = text.strip().partition(" ")
-            command = normalize(command)
-            if word in ("help", "h", "?"):
-                _say(render.visible(concept.help or concept.description or "No help for this question."))
-                _say(_options_line(concept))
-            elif word == "why":
-                why_depth += 1
-                levels = explain.why_levels(case, concept.id, questions.Outlook(case).live_rules)
-                _say(render.why_level_text(kb, concept.id, levels, why_depth))
-            elif command == "how":
-                _say(_how_at_prompt(case, rest))
-            elif word == "back":
-                if not history:
-                    _say("There is no earlier answer to change here (answers given as options stay).", fg="yellow")
-                    continue
-                previous, answers = history.pop()
-                _say(f"Going back to {previous}; everything is recomputed.")
-                break
-            elif not word:
-                _say("Please answer: a state, its number, 'unknown', 'help', 'why', 'how' or 'back'.", fg="yellow")
-            else:
-                try:
-                    states = _parse_reply(concept, text)
-                except AnswerError as exc:
-                    _say(exc.render(), fg="red")
-                    continue
-                history.append((concept.id, answers))
-                answers = answers.with_answer(kb, concept.id, states)
-                break
+        answers = cast(Answers, _prompt_loop("> ", _Asking(reasoner, case, concept, answers, history)))
+
+
+def _options_line(concept: Concept) -> str:
+    numbered = "  ".join(f"{i}) {s}" for i, s in enumerate(concept.states, 1))
+    several = " (several: separate with commas)" if concept.multi else ""
+    return f"  {numbered}  - or unknown{several}; type help, why, how or back"
+
+
+class _Asking:
+    """The replies to one question: a state, or help, why, how or back.
+    Returns the answers to go on with."""
+
+    def __init__(self, reasoner: Reasoner, case: Case, concept: Concept, answers: Answers, history: list):
+        self.reasoner, self.case, self.concept, self.answers, self.history = reasoner, case, concept, answers, history
+        self.why_depth = 0
+
+    def __call__(self, text: str) -> object:
+        from .engine import render_text  # noqa: PLC0415
+
+        word = normalize(text)
+        command, _, rest = text.strip().partition(" ")
+        if word in HELP:
+            concept = self.concept
+            _say(render_text.visible(concept.help or concept.description or "No help for this question."))
+            _say(_options_line(concept))
+        elif word == "why":
+            self.why_depth += 1
+            _say(render_text.why_level(self._why, self.case.kb, self.why_depth))
+        elif normalize(command) == "how":
+            _say(_how_at_prompt(self.case, rest))
+        elif word == "back":
+            return self._back()
+        elif not word:
+            _say("Please answer: a state, its number, 'unknown', 'help', 'why', 'how' or 'back'.", fg="yellow")
+        else:
+            states = _parse_reply(self.concept, text)
+            self.history.append((self.concept.id, self.answers))
+            return self.answers.with_answer(self.case.kb, self.concept.id, states)
+        return AGAIN
+
+    @cached_property
+    def _why(self):
+        from .engine import explain, questions  # noqa: PLC0415
+
+        return explain.why(self.case, self.concept.id, questions.Outlook(self.case).live_rules)
+
+    def _back(self) -> object:
+        if not self.history:
+            _say("There is no earlier answer to change here (answers given as options stay).", fg="yellow")
+            return AGAIN
+        previous, answers = self.history.pop()
+        _say(f"Going back to {previous}; everything is recomputed.")
+        return answers
+
+    def at_end(self) -> object:
+        raise Interrupted(
+            "end of input before the consultation was finished; nothing was "
+            "concluded (to run without questions, use --no-input with "
+            "--answer or --answers)."
+        )
 
 
 def _how_at_prompt(case: Case, rest: str) -> str:
-    from .engine import explain, render  # noqa: PLC0415
+    from .engine import explain, render_text  # noqa: PLC0415
 
     if not rest.strip():
-        if not case.conclusions:
-            return "Nothing is concluded yet."
-        return "Concluded so far (type how CONCEPT=STATE for one):\n" + "\n".join(
-            f"  {s.fact}  [{render.strength_text(s.strength)}]" for s in case.conclusions
-        )
+        return render_text.concluded_so_far(case)
     try:
-        fact = _pick_fact(case, rest.strip())
+        fact = explain.fact_named(case, rest.strip())
     except AnswerError as exc:
         return exc.render()
-    node = explain.how(case, fact)
-    if node is None:
+    tree = explain.how_tree(case, fact)
+    if tree is None:
         return f"{fact} is not concluded (yet)."
-    return render.how_text(case.kb, node)
+    return render_text.how_text(case.kb, tree)
 
 
 def _parse_reply(concept: Concept, text: str) -> list[str]:
-    parts = [p for p in text.split(",")] if concept.multi else [text]
+    parts = text.split(",") if concept.multi else [text]
     states = []
     for part in parts:
         word = normalize(part)
@@ -398,100 +448,73 @@ def _parse_reply(concept: Concept, text: str) -> list[str]:
     return answer_io.check_states(concept, states, text)
 
 
-EXPLAIN_HELP = (
-    "Type a conclusion's number or CONCEPT=STATE to see how it was reached; "
-    "'why-not CONCEPT=STATE' for one that was not; 'what-if CONCEPT=STATE ...' to change "
-    "answers; Enter or 'quit' to finish."
-)
+class _Explaining:
+    """The explain prompt after the conclusions: a number or CONCEPT=STATE
+    (how), why-not, what-if, help; Enter or quit ends it."""
 
+    def __init__(self, reasoner: Reasoner, summary):
+        self.reasoner, self.summary, self.case = reasoner, summary, summary.case
+        _say("")
+        _say(EXPLAIN_HELP)
 
-def _explain_loop(reasoner: Reasoner, case: Case) -> None:
-    from .engine import counterfactual, explain, render  # noqa: PLC0415
+    def __call__(self, text: str) -> object:
+        from .engine import counterfactual, explain, render_text  # noqa: PLC0415
 
-    shown = render.numbered_conclusions(case)
-    _say("")
-    _say(EXPLAIN_HELP)
-    while True:
-        try:
-            text = _read_line("explain> ")
-        except EOFError:
-            return
-        except KeyboardInterrupt:
-            raise Interrupted("interrupted (the conclusions above stand).") from None
+        kb = self.case.kb
         word = text.strip()
         command, _, rest = word.partition(" ")
         command = normalize(command)
-        if not word or command in ("q", "quit", "exit", "done"):
-            return
-        try:
-            if command in ("help", "h", "?"):
-                _say(EXPLAIN_HELP)
-            elif command in ("why_not", "whynot"):
-                _out("")
-                _out(_why_not_text(reasoner, case, answer_io.parse_fact(case.kb, rest.strip())))
-            elif command in ("what_if", "whatif"):
-                changes = rest.split()
-                if not changes:
-                    raise AnswerError("what-if needs at least one CONCEPT=STATE")
-                after = reasoner.reason(answer_io.build(case.kb, changes, base=case.answers))
-                _out("")
-                _out(render.what_if_text(counterfactual.what_if(case, after)))
-            elif word.isdigit():
-                if not 1 <= int(word) <= len(shown):
-                    _say(
-                        f"There is no conclusion {word}; "
-                        + (
-                            f"choose 1 to {len(shown)}."
-                            if shown
-                            else "nothing was concluded (try why-not CONCEPT=STATE)."
-                        ),
-                        fg="yellow",
-                    )
-                    continue
-                _out("")
-                _out(render.how_text(case.kb, explain.how(case, shown[int(word) - 1].fact)))
+        if not word or command in QUIT:
+            return None
+        if command in HELP:
+            _say(EXPLAIN_HELP)
+        elif command in ("why_not", "whynot"):
+            self._show(render_text.why_not(explain.why_not(self.reasoner, self.case, find_fact(kb, rest.strip())), kb))
+        elif command in ("what_if", "whatif"):
+            changes = rest.split()
+            if not changes:
+                raise AnswerError("what-if needs at least one CONCEPT=STATE")
+            after = self.reasoner.reason(answer_io.build(kb, changes, base=self.case.answers))
+            self._show(render_text.what_if(counterfactual.what_if(self.case, after), kb))
+        elif word.isdigit():
+            self._numbered(int(word))
+        else:
+            fact = explain.fact_named(self.case, word[4:] if command == "how" else word)
+            tree = explain.how_tree(self.case, fact)
+            if tree is not None:
+                self._show(render_text.how_text(kb, tree))
             else:
-                fact = _pick_fact(case, word[4:] if command == "how" else word)
-                node = explain.how(case, fact)
-                _out("")
-                _out(render.how_text(case.kb, node) if node else _why_not_text(reasoner, case, fact))
-        except AnswerError as exc:
-            _say(exc.render(), fg="red")
+                self._show(render_text.why_not(explain.why_not(self.reasoner, self.case, fact), kb))
+        return AGAIN
 
+    def _numbered(self, number: int) -> None:
+        from .engine import explain, render_text  # noqa: PLC0415
 
-def _pick_fact(case: Case, text: str) -> Fact:
-    if "=" in text:
-        return answer_io.parse_fact(case.kb, text)
-    concept = answer_io.find_concept(case.kb, text)
-    states = [s.fact for s in case.support.values() if s.fact.concept == concept.id]
-    if len(states) == 1:
-        return states[0]
-    raise AnswerError(f"name a state of '{concept.id}' too, e.g. {concept.id}={concept.states[0]}", value=text)
+        shown = self.summary.conclusions
+        if not 1 <= number <= len(shown):
+            choose = f"choose 1 to {len(shown)}." if shown else "nothing was concluded (try why-not CONCEPT=STATE)."
+            _say(f"There is no conclusion {number}; " + choose, fg="yellow")
+            return
+        tree = explain.how_tree(self.case, shown[number - 1].support.fact)
+        self._show(render_text.how_text(self.case.kb, tree) if tree else "")
 
+    @staticmethod
+    def _show(text: str) -> None:
+        _out("")
+        _out(text)
 
-def _why_not_text(reasoner: Reasoner, case: Case, fact: Fact) -> str:
-    from .engine import counterfactual, explain, render  # noqa: PLC0415
-
-    if case.holds(fact):
-        if case.support[fact].given:
-            return f"{fact} is one of your answers."
-        return (
-            f"{fact} was concluded ({render.strength_text(case.support[fact].strength)}); see how: cofactor how {fact}"
-        )
-    checks = explain.why_not(case, fact)
-    return render.why_not_text(case, fact, checks, counterfactual.smallest_changes(reasoner, case, fact))
+    def at_end(self) -> None:
+        return None
 
 
 # ---------------------------------------------------------------------------
-# how
+# how, why-not, what-if, trace
 # ---------------------------------------------------------------------------
 
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("fact", metavar="CONCEPT=STATE")
-@answer_options
-@json_option
-@rules_option
+@case_options
 @click.pass_context
 def how(ctx, fact, answer, answers_file, as_json, rules):
     """How a conclusion was reached: every route down to the answers.
@@ -505,52 +528,17 @@ def how(ctx, fact, answer, answers_file, as_json, rules):
       cofactor how intestinal_magnesium_absorption=reduced -a magnesium_status=low
       cofactor how vitamin_d_activation=impaired --answers case.toml --json
     """
-    from .engine import explain, render  # noqa: PLC0415
+    from .engine import explain  # noqa: PLC0415
 
-    session = _session(ctx, rules, as_json)
-    reasoner = session.reasoner()
-    target = answer_io.parse_fact(reasoner.kb, fact)
-    answers = _answers(session, answer, answers_file)
-    case = reasoner.reason(answers)
-    node = explain.how(case, target)
-    conflict = next((c for c in case.conflicts if c.concept == target.concept), None)
-    if session.as_json:
-        _emit_json(
-            {
-                "fact": target.as_json(),
-                "holds": node is not None,
-                "concluded": bool(node and not node.given),
-                "given": bool(node and node.given),
-                "strength": node.strength.label if node and node.strength else None,
-                "tree": node.as_json() if node else None,
-                "conflict": explain.conflict_json(case, conflict) if conflict else None,
-                "answers": answers.as_json(reasoner.kb),
-            }
-        )
-        return
-    if node is None:
-        _out(f"{target} was not concluded from these answers (see: cofactor why-not {target}).")
-    else:
-        _out(render.how_text(reasoner.kb, node))
-        weakest = render.weakest_text(case, target)
-        if weakest:
-            _out("")
-            _out(f"Strength {weakest}")
-    if conflict:
-        _out("")
-        _out("\n".join(render.conflicts_text(case, (conflict,))))
-
-
-# ---------------------------------------------------------------------------
-# why-not, what-if, trace
-# ---------------------------------------------------------------------------
+    session, reasoner = _prepare(ctx, as_json, rules)
+    target = find_fact(reasoner.kb, fact)
+    answers = _answers(reasoner, answer, answers_file)
+    _render(session, explain.how(reasoner.reason(answers), target), "how")
 
 
 @cli.command("why-not", context_settings=CONTEXT)
 @click.argument("fact", metavar="CONCEPT=STATE")
-@answer_options
-@json_option
-@rules_option
+@case_options
 @click.pass_context
 def why_not_command(ctx, fact, answer, answers_file, as_json, rules):
     """Why a conclusion was not reached, and what would make it hold.
@@ -566,42 +554,16 @@ def why_not_command(ctx, fact, answer, answers_file, as_json, rules):
       cofactor why-not calcium_magnesium_ratio=high -a calcium_intake=high
       cofactor why-not vitamin_d_status=low --answers case.toml --json
     """
-    from .engine import counterfactual, explain  # noqa: PLC0415
+    from .engine import explain  # noqa: PLC0415
 
-    session = _session(ctx, rules, as_json)
-    reasoner = session.reasoner()
-    target = answer_io.parse_fact(reasoner.kb, fact)
-    answers = _answers(session, answer, answers_file)
-    case = reasoner.reason(answers)
-    if session.as_json:
-        holds = case.holds(target)
-        given = holds and case.support[target].given
-        data = {
-            "fact": target.as_json(),
-            "holds": holds,
-            "concluded": holds and not given,
-            "given": given,
-            "answers": answers.as_json(reasoner.kb),
-        }
-        if holds:
-            data["strength"] = case.support[target].strength.label
-            data["see"] = f"cofactor how {target}"
-        else:
-            conflict = next((c for c in case.conflicts if c.concept == target.concept), None)
-            data["blocked_by_answer"] = bool(
-                conflict and any(s.state == target.state and s.blocked for s in conflict.sides)
-            )
-            data["conflict"] = conflict.as_json() if conflict else None
-            data["rules"] = [r.as_json() for r in explain.why_not(case, target)]
-            data["smallest_changes"] = [
-                [c.as_json() for c in option] for option in counterfactual.smallest_changes(reasoner, case, target)
-            ]
-        _emit_json(data)
-        return
-    _out(_why_not_text(reasoner, case, target))
+    session, reasoner = _prepare(ctx, as_json, rules)
+    target = find_fact(reasoner.kb, fact)
+    answers = _answers(reasoner, answer, answers_file)
+    _render(session, explain.why_not(reasoner, reasoner.reason(answers), target), "why_not")
 
 
 @cli.command("what-if", context_settings=CONTEXT)
+@case_options
 @click.option(
     "-c",
     "--change",
@@ -611,11 +573,8 @@ def why_not_command(ctx, fact, answer, answers_file, as_json, rules):
     metavar="CONCEPT=STATE",
     help="An answer to change, add, or remove with 'unknown' (repeatable).",
 )
-@answer_options
-@json_option
-@rules_option
 @click.pass_context
-def what_if_command(ctx, changes, answer, answers_file, as_json, rules):
+def what_if_command(ctx, answer, answers_file, as_json, rules, changes):
     """The conclusions before and after changing answers, as a difference.
 
     Shows the conclusions gained and lost, with the rule that made each
@@ -627,27 +586,20 @@ def what_if_command(ctx, changes, answer, answers_file, as_json, rules):
       cofactor what-if -a calcium_intake=high --change magnesium_rich_foods=rarely
       cofactor what-if --answers case.toml --change magnesium_rich_foods=often --json
     """
-    from .engine import counterfactual, render  # noqa: PLC0415
+    from .engine import counterfactual  # noqa: PLC0415
 
-    session = _session(ctx, rules, as_json)
-    reasoner = session.reasoner()
-    before_answers = _answers(session, answer, answers_file)
-    after_answers = answer_io.build(reasoner.kb, changes, base=before_answers)
-    result = counterfactual.what_if(reasoner.reason(before_answers), reasoner.reason(after_answers))
-    if session.as_json:
-        _emit_json(result.as_json())
-        return
-    _out("Changing " + ", ".join(changes) + ":")
-    _out(render.what_if_text(result))
+    session, reasoner = _prepare(ctx, as_json, rules)
+    before = _answers(reasoner, answer, answers_file)
+    after = answer_io.build(reasoner.kb, changes, base=before)
+    result = counterfactual.what_if(reasoner.reason(before), reasoner.reason(after), asked=tuple(changes))
+    _render(session, result, "what_if")
 
 
 @cli.command(context_settings=CONTEXT)
-@answer_options
+@case_options
 @click.option("--agenda", is_flag=True, help="Also show the activations waiting on the agenda at each step.")
-@json_option
-@rules_option
 @click.pass_context
-def trace(ctx, answer, answers_file, agenda, as_json, rules):
+def trace(ctx, answer, answers_file, as_json, rules, agenda):
     """The rules in the order the engine fired them, with the facts each
     matched and the facts each added (like CLIPS's watch rules and facts).
 
@@ -657,16 +609,25 @@ def trace(ctx, answer, answers_file, agenda, as_json, rules):
       cofactor trace -a magnesium_status=low --agenda
       cofactor trace --answers case.toml --json
     """
-    from .engine import render  # noqa: PLC0415
+    from .engine import explain  # noqa: PLC0415
 
-    session = _session(ctx, rules, as_json)
-    reasoner = session.reasoner()
-    answers = _answers(session, answer, answers_file)
-    case = reasoner.reason(answers, agenda=agenda)
+    session, reasoner = _prepare(ctx, as_json, rules)
+    answers = _answers(reasoner, answer, answers_file)
+    _render(session, explain.trace(reasoner.reason(answers, agenda=agenda), agenda=agenda), "trace")
+
+
+def _render(session: Session, explanation: object, name: str) -> None:
+    """Print an explanation with the renderer the session asks for; each
+    renderer has a function of the explanation's name, taking it and the
+    knowledge base."""
     if session.as_json:
-        _emit_json({"answers": answers.as_json(reasoner.kb), "steps": [s.as_json(agenda=agenda) for s in case.steps]})
-        return
-    _out(render.trace_text(case, agenda=agenda))
+        from .engine import render_json  # noqa: PLC0415
+
+        _emit_json(getattr(render_json, name)(explanation, session.kb))
+    else:
+        from .engine import render_text  # noqa: PLC0415
+
+        _out(getattr(render_text, name)(explanation, session.kb))
 
 
 # ---------------------------------------------------------------------------
@@ -730,7 +691,7 @@ def batch(ctx, file, output, input_format, output_format, jobs, as_json, rules):
         raise BadValue("--json writes JSON Lines; leave it out to write --output-format csv")
     reasoner = session.reasoner()
     write_as = batching.output_format(output, output_format)
-    writer = batching.Writer(reasoner.kb, write_as, {"disclaimer": DISCLAIMER} if write_as == "jsonl" else {})
+    writer = batching.Writer(reasoner.kb, write_as, DISCLAIMER if write_as == "jsonl" else None)
     with _batch_input(file) as source:
         read_as = batching.input_format(file, input_format)
         cases = batching.read_cases(reasoner.kb, source, read_as)
@@ -855,18 +816,17 @@ def rules_command(ctx, concept, as_json, rules):
       cofactor rules --json
       cofactor --rules my-rules.toml rules
     """
-    from .engine import render  # noqa: PLC0415
-
     session = _session(ctx, rules, as_json)
     kb = session.kb
-    chosen = list(kb.rules)
-    if concept is not None:
-        cid = answer_io.find_concept(kb, concept).id
-        chosen = [r for r in kb.rules if any(c.concept == cid for c in r.when) or any(f.concept == cid for f in r.then)]
+    chosen = kb.rules_about(answer_io.find_concept(kb, concept).id) if concept is not None else kb.rules
     if session.as_json:
-        _emit_json([r.as_json() for r in chosen])
+        from .engine import render_json  # noqa: PLC0415
+
+        _emit_json(render_json.rules(chosen))
     else:
-        _out(render.rules_text(kb, chosen))
+        from .engine import render_text  # noqa: PLC0415
+
+        _out(render_text.rules_text(chosen))
 
 
 @cli.command(context_settings=CONTEXT)
@@ -881,17 +841,15 @@ def concepts(ctx, as_json, rules):
       cofactor concepts
       cofactor concepts --json
     """
-    from .engine import render  # noqa: PLC0415
-
     session = _session(ctx, rules, as_json)
-    kb = session.kb
     if session.as_json:
-        ordered = list(kb.questions) + sorted(
-            (c for c in kb.concepts.values() if not c.is_question), key=lambda c: c.id
-        )
-        _emit_json([c.as_json() for c in ordered])
+        from .engine import render_json  # noqa: PLC0415
+
+        _emit_json(render_json.concepts(session.kb))
     else:
-        _out(render.concepts_text(kb))
+        from .engine import render_text  # noqa: PLC0415
+
+        _out(render_text.concepts_text(session.kb))
 
 
 def __getattr__(name: str):

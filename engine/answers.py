@@ -50,13 +50,6 @@ class Answers(NamedTuple):
             unknown.add(concept)
         return Answers(dict(sorted(given.items())), frozenset(unknown))
 
-    def as_json(self, kb: KnowledgeBase) -> dict:
-        out = {}
-        for concept, states in sorted(self.given.items()):
-            multi = kb.concepts[concept].multi if concept in kb.concepts else False
-            out[concept] = list(states) if multi else states[0]
-        return out
-
 
 def _ordered(concept: Concept, states: Iterable[str]) -> tuple[str, ...]:
     wanted = set(states)
@@ -137,7 +130,7 @@ def split_pair(text: str, kb: KnowledgeBase | None = None) -> tuple[str, list[st
     return concept, parts
 
 
-def parse_fact(kb: KnowledgeBase, text: str) -> Fact:
+def find_fact(kb: KnowledgeBase, text: str) -> Fact:
     """``concept=state`` naming any concept (for ``how`` and friends)."""
     concept_text, states = split_pair(text, kb)
     concept = find_concept(kb, concept_text)

@@ -31,7 +31,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, NamedTuple
 
 from . import answers as answer_io
-from . import consultation, jsontext, kbcache
+from . import jsontext, kbcache, render_json
+from .consultation import summarize
 from .errors import AnswerError, ReasoningError
 from .model import KnowledgeBase
 from .reasoning import Case, Reasoner
@@ -206,9 +207,9 @@ def count_cases(path: str, fmt: str) -> int | None:
 class Writer:
     """Turns a reasoned case into its output; the same in every process."""
 
-    def __init__(self, kb: KnowledgeBase, fmt: str, extra: Mapping[str, object]):
+    def __init__(self, kb: KnowledgeBase, fmt: str, disclaimer: str | None = None):
         self.fmt = fmt
-        self.extra = dict(extra)  # added to every JSON object (the disclaimer)
+        self.disclaimer = disclaimer  # ends every JSON object
         self.questions = [q.id for q in kb.questions]
         self.derived = sorted(c.id for c in kb.concepts.values() if not c.is_question)
 
@@ -218,7 +219,7 @@ class Writer:
     def output(self, label: int | str, case: Case) -> str | list[str]:
         if self.fmt == "jsonl":
             key = "row" if isinstance(label, int) else "case"
-            return jsontext.dumps({key: label, **consultation.as_json(case), **self.extra})
+            return jsontext.dumps(render_json.consultation(summarize(case), {key: label}, self.disclaimer))
         states: dict[str, list[str]] = {}
         for support in case.support.values():
             states.setdefault(support.fact.concept, []).append(support.fact.state)
@@ -282,7 +283,7 @@ def _in_workers(reasoner: Reasoner, writer: Writer, chunks: Iterator[list[RawCas
     # fork shares what this process has built already; elsewhere each worker
     # builds the knowledge base again, from plain data
     method = "fork" if sys.platform.startswith("linux") else "spawn"
-    setup = (kbcache.to_data(reasoner.kb), reasoner.firing_limit, writer.fmt, writer.extra)
+    setup = (kbcache.to_data(reasoner.kb), reasoner.firing_limit, writer.fmt, writer.disclaimer)
     pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=multiprocessing.get_context(method), initializer=_start_worker, initargs=setup
     )
@@ -301,13 +302,13 @@ def _in_workers(reasoner: Reasoner, writer: Writer, chunks: Iterator[list[RawCas
 _worker: tuple[Reasoner, Writer] | None = None
 
 
-def _start_worker(kb_data: dict, firing_limit: int, fmt: str, extra: dict) -> None:
+def _start_worker(kb_data: dict, firing_limit: int, fmt: str, disclaimer: str | None) -> None:
     import signal  # noqa: PLC0415
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     global _worker
     kb = kbcache.from_data(kb_data)
-    _worker = (Reasoner(kb, firing_limit=firing_limit), Writer(kb, fmt, extra))
+    _worker = (Reasoner(kb, firing_limit=firing_limit), Writer(kb, fmt, disclaimer))
 
 
 def _work(chunk: list[RawCase]) -> list[Outcome]:

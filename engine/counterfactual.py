@@ -102,9 +102,6 @@ class Change:
     states: tuple[str, ...]
     was: tuple[str, ...]  # the states answered before, () if not answered
 
-    def as_json(self) -> dict:
-        return {"concept": self.concept, "states": list(self.states), "was": list(self.was) or None}
-
     def __str__(self) -> str:
         now = f"{self.concept}={','.join(self.states)}" if self.states else f"{self.concept}=unknown"
         return f"{now} (instead of {','.join(self.was)})" if self.was else f"{now} (not answered now)"
@@ -176,15 +173,6 @@ class Difference:
     premises: tuple[Fact, ...]  # gained: the new premises it used; lost: the premises that went away
     note: str = ""
 
-    def as_json(self) -> dict:
-        return {
-            **self.fact.as_json(),
-            "strength": self.strength.label,
-            "rule": self.rule,
-            "premises": [p.as_json() for p in self.premises],
-            **({"note": self.note} if self.note else {}),
-        }
-
 
 @dataclass(frozen=True)
 class WhatIf:
@@ -193,18 +181,12 @@ class WhatIf:
     gained: tuple[Difference, ...]
     lost: tuple[Difference, ...]
     changed: tuple[tuple[Fact, Strength, Strength], ...]
-
-    def as_json(self) -> dict:
-        return {
-            "before": self.before.as_json(),
-            "after": self.after.as_json(),
-            "gained": [d.as_json() for d in self.gained],
-            "lost": [d.as_json() for d in self.lost],
-            "strength_changed": [{**f.as_json(), "before": a.label, "after": b.label} for f, a, b in self.changed],
-        }
+    conflicts_new: tuple[str, ...]  # concepts in conflict after the change, not before
+    conflicts_resolved: tuple[str, ...]
+    asked: tuple[str, ...] = ()  # the changes as the user wrote them, when they wrote them
 
 
-def what_if(before: Case, after: Case) -> WhatIf:
+def what_if(before: Case, after: Case, asked: tuple[str, ...] = ()) -> WhatIf:
     """The difference between two cases of the same knowledge base."""
     old = {s.fact: s for s in before.conclusions}
     new = {s.fact: s for s in after.conclusions}
@@ -232,7 +214,18 @@ def what_if(before: Case, after: Case) -> WhatIf:
     changed = tuple(
         (f, old[f].strength, new[f].strength) for f in sorted(set(old) & set(new)) if old[f].strength != new[f].strength
     )
-    return WhatIf(before, after, tuple(gained), tuple(lost), changed)
+    before_c = {c.concept for c in before.conflicts}
+    after_c = {c.concept for c in after.conflicts}
+    return WhatIf(
+        before,
+        after,
+        tuple(gained),
+        tuple(lost),
+        changed,
+        tuple(sorted(after_c - before_c)),
+        tuple(sorted(before_c - after_c)),
+        asked,
+    )
 
 
 def _frontier(justs: tuple[Justification, ...], is_new) -> Justification:

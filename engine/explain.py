@@ -1,34 +1,37 @@
-"""Explanations built from a reasoned case: how a fact was reached."""
+"""Explanations as data: how a fact was reached, why a question is asked,
+why a fact was not reached, and what a case's firings were.
+
+Each function here builds one immutable structure from a reasoned case; the
+renderers (:mod:`.render_text`, :mod:`.render_json`) only lay these out, so
+every format says the same thing.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import enum
+from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
-from .model import Condition, Fact, Loop, Rule, Strength
-from .reasoning import Case, route_strength
+from .answers import Answers, find_concept, find_fact
+from .errors import AnswerError
+from .loops import closes_loop, loops_met
+from .model import DERIVED_KINDS, Condition, Fact, Loop, Rule, Strength
+from .reasoning import Case, Conflict, ConflictSide, Reasoner, Step, route_strength
+
+# ---------------------------------------------------------------------------
+# how: the derivation tree of a fact
+# ---------------------------------------------------------------------------
 
 
-@dataclass
-class Route:
+class Route(NamedTuple):
     """One rule that concluded a fact, with its premises explained in turn."""
 
     rule: Rule
     strength: Strength  # this route's own strength: its weakest link
-    premises: list[Node]
-
-    def as_json(self) -> dict:
-        return {
-            "rule": self.rule.id,
-            "title": self.rule.title,
-            "rule_strength": self.rule.strength.label,
-            "strength": self.strength.label,
-            "sources": [s.as_json() for s in self.rule.sources],
-            "premises": [p.as_json() for p in self.premises],
-        }
+    premises: tuple[Node, ...]
 
 
-@dataclass
-class Node:
+class Node(NamedTuple):
     """A fact in a ``how`` tree.
 
     ``loop`` is set when the fact is already being explained further up the
@@ -41,29 +44,50 @@ class Node:
     label: str
     strength: Strength | None
     given: bool
-    routes: list[Route] = field(default_factory=list)
-    loop: list[Fact] | None = None
+    routes: tuple[Route, ...] = ()
+    loop: tuple[Fact, ...] = ()
     loop_name: str = ""
     see_above: bool = False
 
-    def as_json(self) -> dict:
-        out = {
-            "concept": self.fact.concept,
-            "state": self.fact.state,
-            "label": self.label,
-            "strength": self.strength.label if self.strength else None,
-            "given": self.given,
-            "derivations": [r.as_json() for r in self.routes],
-        }
-        if self.loop:
-            out["loop"] = [f.as_json() for f in self.loop]
-            out["loop_name"] = self.loop_name or None
-        if self.see_above:
-            out["see_above"] = True
-        return out
+
+class Weakest(NamedTuple):
+    """A conclusion's strength and the weakest rule on its strongest route."""
+
+    strength: Strength
+    rule: Rule
 
 
-def how(case: Case, fact: Fact) -> Node | None:
+class SideTrees(NamedTuple):
+    """One side of a conflict with its derivations as trees: an added side's
+    own tree, or, for a side kept out by an answer, each rule that reached
+    it with the trees of its premises."""
+
+    side: ConflictSide
+    tree: Node | None
+    blocked_routes: tuple[tuple[Rule, tuple[Node, ...]], ...]
+
+
+class How(NamedTuple):
+    """``how CONCEPT=STATE``: the tree, the weakest link, and the conflict on
+    the fact's concept, if any."""
+
+    fact: Fact
+    answers: Answers
+    tree: Node | None  # None: the case does not hold the fact
+    weakest: Weakest | None
+    conflict: Conflict | None
+    conflict_trees: tuple[SideTrees, ...]
+
+    @property
+    def holds(self) -> bool:
+        return self.tree is not None
+
+    @property
+    def given(self) -> bool:
+        return self.tree is not None and self.tree.given
+
+
+def how_tree(case: Case, fact: Fact) -> Node | None:
     """The derivation tree of ``fact``, or None when the case does not hold it.
 
     Every justification that holds is shown; a fact met again on its own
@@ -75,37 +99,93 @@ def how(case: Case, fact: Fact) -> Node | None:
     if fact not in case.support:
         return None
     expanded: set[Fact] = set()
+    support_of = case.support
+
+    def route(just, premises: Iterable[Node]) -> Route:
+        return Route(just.rule, route_strength(support_of, just), tuple(premises))
+
+    def leaf(p: Fact) -> Node:
+        support = support_of[p]
+        return Node(p, case.kb.label(p), support.strength, support.given, see_above=not support.given)
 
     def build(f: Fact, path: list[Fact]) -> Node:
-        support = case.support[f]
-        node = Node(f, case.kb.label(f), support.strength, support.given)
+        support = support_of[f]
+        label = case.kb.label(f)
         if f in path:
-            node.loop = path[path.index(f) :] + [f]
-            named = case.kb.loop_through({x.concept for x in node.loop})
-            node.loop_name = named.title if named else ""
-            return node
+            loop = (*path[path.index(f) :], f)
+            named = case.kb.loop_through({x.concept for x in loop})
+            return Node(f, label, support.strength, support.given, loop=loop, loop_name=named.title if named else "")
+        below = [*path, f]
         if support.given:
             # An answer needs no derivation; a rule that reaches it again is
             # only worth showing where it closes a loop on this branch.
-            for just in support.justifications:
-                if any(p in path for p in just.premises):
-                    premises = [build(p, path + [f]) if p in path else _leaf(p) for p in just.premises]
-                    node.routes.append(Route(just.rule, route_strength(case.support, just), premises))
-            return node
+            routes = tuple(
+                route(just, (build(p, below) if p in path else leaf(p) for p in just.premises))
+                for just in support.justifications
+                if any(p in path for p in just.premises)
+            )
+            return Node(f, label, support.strength, True, routes)
         if f in expanded and support.justifications:
-            node.see_above = True
-            return node
+            return Node(f, label, support.strength, False, see_above=True)
         expanded.add(f)
-        for just in support.justifications:
-            premises = [build(p, path + [f]) for p in just.premises]
-            node.routes.append(Route(just.rule, route_strength(case.support, just), premises))
-        return node
-
-    def _leaf(p: Fact) -> Node:
-        support = case.support[p]
-        return Node(p, case.kb.label(p), support.strength, support.given, see_above=not support.given)
+        routes = tuple(route(just, (build(p, below) for p in just.premises)) for just in support.justifications)
+        return Node(f, label, support.strength, False, routes)
 
     return build(fact, [])
+
+
+def weakest(case: Case, fact: Fact) -> Weakest | None:
+    support = case.support.get(fact)
+    if support is None or support.weakest is None:
+        return None
+    return Weakest(support.strength, support.weakest)
+
+
+def conflict_on(case: Case, concept: str) -> Conflict | None:
+    """The case's conflict on ``concept``, if there is one."""
+    return next((c for c in case.conflicts if c.concept == concept), None)
+
+
+def conflict_trees(case: Case, conflict: Conflict) -> tuple[SideTrees, ...]:
+    sides = []
+    for side in conflict.sides:
+        if side.blocked:
+            routes = tuple((j.rule, tuple(_tree(case, p) for p in j.premises)) for j in side.justifications)
+            sides.append(SideTrees(side, None, routes))
+        else:
+            sides.append(SideTrees(side, how_tree(case, Fact(conflict.concept, side.state)), ()))
+    return tuple(sides)
+
+
+def _tree(case: Case, fact: Fact) -> Node:
+    node = how_tree(case, fact)
+    if node is None:  # a premise of a recorded firing always holds
+        raise LookupError(f"{fact} is a premise but does not hold")
+    return node
+
+
+def how(case: Case, fact: Fact) -> How:
+    conflict = conflict_on(case, fact.concept)
+    return How(
+        fact,
+        case.answers,
+        how_tree(case, fact),
+        weakest(case, fact),
+        conflict,
+        conflict_trees(case, conflict) if conflict else (),
+    )
+
+
+def fact_named(case: Case, text: str) -> Fact:
+    """The fact a user means by ``text`` at a prompt: ``concept=state``, or a
+    concept alone when the case holds it in exactly one state."""
+    if "=" in text:
+        return find_fact(case.kb, text)
+    concept = find_concept(case.kb, text)
+    states = [s.fact for s in case.support.values() if s.fact.concept == concept.id]
+    if len(states) == 1:
+        return states[0]
+    raise AnswerError(f"name a state of '{concept.id}' too, e.g. {concept.id}={concept.states[0]}", value=text)
 
 
 # ---------------------------------------------------------------------------
@@ -113,79 +193,71 @@ def how(case: Case, fact: Fact) -> Node | None:
 # ---------------------------------------------------------------------------
 
 
-@dataclass
-class Link:
+class Link(NamedTuple):
     """One step of a why chain: a rule, what it needs and what it concludes."""
 
     rule: Rule
-    needs: list[Fact]  # facts from the level below that this rule uses
-    concludes: list[Fact]
+    needs: tuple[Fact, ...]  # facts from the level below that this rule uses
+    concludes: tuple[Fact, ...]
     negated: bool = False  # the answer can only rule this rule out (through 'not')
     loop: Loop | None = None  # set when a conclusion comes back to the question
 
-    def as_json(self) -> dict:
-        out = {
-            "rule": self.rule.id,
-            "title": self.rule.title,
-            "strength": self.rule.strength.label,
-            "when": [str(c) for c in self.rule.when],
-            "needs": [f.as_json() for f in self.needs],
-            "concludes": [f.as_json() for f in self.concludes],
-            "sources": [s.as_json() for s in self.rule.sources],
-        }
-        if self.loop:
-            out["loop"] = self.loop.title
-        if self.negated:
-            out["rules_out"] = True
-        return out
+
+class Why(NamedTuple):
+    """The levels a question's answer climbs through, MYCIN-style: level 1
+    holds the rules that use the answer directly, level n+1 the rules that
+    use what level n concludes."""
+
+    concept: str
+    levels: tuple[tuple[Link, ...], ...]
 
 
-def why_levels(case: Case, concept_id: str, live_rules) -> list[list[Link]]:
-    """The levels a question's answer climbs through, MYCIN-style.
-
-    Level 1 holds the rules that use the answer directly; level n+1 the
-    rules that use what level n concludes, each rule once, until nothing
-    further depends on them. ``live_rules(concept)`` gives the rules still
-    open for a concept, so that decided or blocked routes are left out.
-    """
+def why(case: Case, concept_id: str, live_rules: Callable[[str], Iterable[Rule]]) -> Why:
+    """Each rule appears once, at the first level that reaches it, until
+    nothing further depends on the chain. ``live_rules(concept)`` gives the
+    rules still open for a concept, so decided or blocked routes are left out."""
     kb = case.kb
-    levels: list[list[Link]] = []
+    levels: list[tuple[Link, ...]] = []
     shown: set[str] = set()
     frontier: set[Fact] = {Fact(concept_id, s) for s in kb.concepts[concept_id].states}
     chain_concepts = {concept_id}
     while frontier:
         level = []
-        concepts = sorted({f.concept for f in frontier})
-        for concept in concepts:
+        for concept in sorted({f.concept for f in frontier}):
             for rule in live_rules(concept):
-                if rule.id in shown:
+                link = _link(kb, rule, concept, concept_id, frontier, chain_concepts, first=not levels)
+                if link is None or rule.id in shown:
                     continue
-                needs = [f for c in rule.when if not c.negated for f in c.facts() if f in frontier]
-                if not needs:
-                    # Only a 'not' condition uses it: the answer can rule this
-                    # rule out, but nothing climbs from there.
-                    if levels or not any(c.negated and c.concept == concept for c in rule.when):
-                        continue
-                    level.append(Link(rule, [], list(rule.then), negated=True))
-                    continue
-                shown.add(rule.id)
-                link = Link(rule, needs, list(rule.then))
-                back = {f.concept for f in rule.then} & chain_concepts
-                if concept_id in back:
-                    link.loop = kb.loop_through(chain_concepts | back) or _unnamed_loop(chain_concepts)
+                if not link.negated:
+                    shown.add(rule.id)
                 level.append(link)
         if not level:
             break
         level.sort(key=lambda lk: (lk.negated, _kind_rank(kb, lk.concludes), lk.rule.id))
-        levels.append(level)
-        chain_concepts |= {f.concept for link in level if not link.negated for f in link.concludes}
-        frontier = {f for link in level if not link.negated for f in link.concludes if f.concept != concept_id}
-    return levels
+        levels.append(tuple(level))
+        concluded = {f for link in level if not link.negated for f in link.concludes}
+        chain_concepts |= {f.concept for f in concluded}
+        frontier = {f for f in concluded if f.concept != concept_id}
+    return Why(concept_id, tuple(levels))
+
+
+def _link(kb, rule: Rule, concept: str, asked: str, frontier: set[Fact], chain: set[str], first: bool) -> Link | None:
+    """How ``rule`` uses the level below, or None if it does not climb from it."""
+    needs = tuple(f for c in rule.when if not c.negated for f in c.facts() if f in frontier)
+    if not needs:
+        # Only a 'not' condition uses it: the answer can rule this rule out,
+        # but nothing climbs from there.
+        if first and any(c.negated and c.concept == concept for c in rule.when):
+            return Link(rule, (), tuple(rule.then), negated=True)
+        return None
+    back = {f.concept for f in rule.then} & chain
+    loop = (kb.loop_through(chain | back) or _unnamed_loop(chain)) if asked in back else None
+    return Link(rule, needs, tuple(rule.then), loop=loop)
 
 
 def _kind_rank(kb, facts) -> int:
-    order = {"mechanism": 0, "outcome": 1, "advice": 2}
-    return min((order.get(kb.concepts[f.concept].kind, 3) for f in facts), default=3)
+    kinds = [kb.concepts[f.concept].kind for f in facts]
+    return min((DERIVED_KINDS.index(k) for k in kinds if k in DERIVED_KINDS), default=len(DERIVED_KINDS))
 
 
 def _unnamed_loop(concepts) -> Loop:
@@ -197,104 +269,141 @@ def _unnamed_loop(concepts) -> Loop:
 # ---------------------------------------------------------------------------
 
 
-@dataclass
-class ConditionCheck:
+class Status(enum.StrEnum):
+    """Where a condition of a rule stands in a case."""
+
+    HOLDS = "holds"
+    ANSWERED_OTHERWISE = "answered_otherwise"
+    NOT_ANSWERED = "not_answered"
+    UNKNOWN = "unknown"
+    NOT_CONCLUDED = "not_concluded"
+    PRESENT = "present"  # a 'not' condition fails: the fact is there
+
+
+class ConditionCheck(NamedTuple):
     condition: Condition
     holds: bool
-    status: str  # holds | answered_otherwise | not_answered | unknown | not_concluded | present
-    known: list[Fact]  # what is known of the concept
-    below: list[RuleCheck] = field(default_factory=list)  # for not_concluded: why not, one level down
+    status: Status
+    known: tuple[Fact, ...]  # what is known of the concept
+    below: tuple[RuleCheck, ...] = ()  # for not_concluded: why not, one level down
     loop: bool = False  # the recursion came back to a fact being explained
     loop_name: str = ""
     see_above: bool = False
 
-    def as_json(self) -> dict:
-        out = {
-            "condition": str(self.condition),
-            "holds": self.holds,
-            "status": self.status,
-            "known": [f.as_json() for f in self.known],
-        }
-        if self.below:
-            out["why_not"] = [r.as_json() for r in self.below]
-        if self.loop:
-            out["loop"] = True
-            out["loop_name"] = self.loop_name or None
-        if self.see_above:
-            out["see_above"] = True
-        return out
 
-
-@dataclass
-class RuleCheck:
+class RuleCheck(NamedTuple):
     rule: Rule
-    conditions: list[ConditionCheck]
-
-    def as_json(self) -> dict:
-        return {
-            "rule": self.rule.id,
-            "title": self.rule.title,
-            "strength": self.rule.strength.label,
-            "conditions": [c.as_json() for c in self.conditions],
-        }
+    conditions: tuple[ConditionCheck, ...]
 
 
-def why_not(case: Case, fact: Fact) -> list[RuleCheck]:
+class WhyNot(NamedTuple):
+    """``why-not CONCEPT=STATE``. When the fact holds, only ``holds``,
+    ``given`` and ``strength`` matter. When it does not: the rules that
+    reached it but were kept out by an answer (``blocked``), the conflict
+    on its concept, each rule that could conclude it checked condition by
+    condition, and the smallest changes of answers that would make it hold."""
+
+    fact: Fact
+    answers: Answers
+    holds: bool
+    given: bool
+    strength: Strength | None
+    is_question: bool
+    blocked: ConflictSide | None
+    conflict: Conflict | None
+    checks: tuple[RuleCheck, ...]
+    changes: tuple[tuple, ...]  # of counterfactual.Change tuples
+
+
+def why_not(reasoner: Reasoner, case: Case, fact: Fact) -> WhyNot:
+    support = case.support.get(fact)
+    is_question = case.kb.concepts[fact.concept].is_question
+    if support is not None:
+        return WhyNot(fact, case.answers, True, support.given, support.strength, is_question, None, None, (), ())
+    from .counterfactual import smallest_changes  # noqa: PLC0415 - it reasons: only why-not needs it
+
+    conflict = conflict_on(case, fact.concept)
+    blocked = next((s for s in conflict.sides if s.state == fact.state and s.blocked), None) if conflict else None
+    changes = tuple(tuple(option) for option in smallest_changes(reasoner, case, fact))
+    return WhyNot(
+        fact, case.answers, False, False, None, is_question, blocked, conflict, rule_checks(case, fact), changes
+    )
+
+
+def rule_checks(case: Case, fact: Fact) -> tuple[RuleCheck, ...]:
     """For each rule that could conclude ``fact``: each condition, whether it
     holds, and if not why not, recursively down to the answers."""
     explained: set[Fact] = set()
 
-    def rules_for(target: Fact, path: list[Fact]) -> list[RuleCheck]:
+    def rules_for(target: Fact, path: list[Fact]) -> tuple[RuleCheck, ...]:
         explained.add(target)
-        return [
-            RuleCheck(rule, [check(c, path + [target]) for c in rule.when]) for rule in case.kb.rules_concluding(target)
-        ]
+        return tuple(
+            RuleCheck(rule, tuple(check(c, [*path, target]) for c in rule.when))
+            for rule in case.kb.rules_concluding(target)
+        )
 
     def check(cond: Condition, path: list[Fact]) -> ConditionCheck:
         concept = case.kb.concepts[cond.concept]
-        known = sorted(
-            (f for f in case.known if f.concept == cond.concept), key=lambda f: concept.states.index(f.state)
+        known = tuple(
+            sorted((f for f in case.known if f.concept == cond.concept), key=lambda f: concept.states.index(f.state))
         )
         holds = cond.holds(case.known)
         if cond.negated:
-            return ConditionCheck(cond, holds, "holds" if holds else "present", known)
+            return ConditionCheck(cond, holds, Status.HOLDS if holds else Status.PRESENT, known)
         if holds:
-            return ConditionCheck(cond, True, "holds", known)
+            return ConditionCheck(cond, True, Status.HOLDS, known)
         if cond.concept in case.answers.given:
-            return ConditionCheck(cond, False, "answered_otherwise", known)
-        derivable = [f for f in cond.facts() if case.kb.rules_concluding(f)]
-        status = "not_concluded"
-        if concept.is_question and not derivable:
-            status = "unknown" if cond.concept in case.answers.unknown else "not_answered"
-        elif concept.is_question and cond.concept in case.answers.unknown:
-            status = "unknown"
-        elif concept.is_question:
-            status = "not_answered"
-        result = ConditionCheck(cond, False, status, known)
-        for target in derivable:
+            return ConditionCheck(cond, False, Status.ANSWERED_OTHERWISE, known)
+        status = _unmet_status(case, cond, concept.is_question)
+        below: list[RuleCheck] = []
+        loop = see_above = False
+        loop_name = ""
+        for target in (f for f in cond.facts() if case.kb.rules_concluding(f)):
             if target in path:
-                result.loop = True
-                around = {f.concept for f in path[path.index(target) :]}
-                named = case.kb.loop_through(around)
-                result.loop_name = named.title if named else ""
+                loop = True
+                named = case.kb.loop_through({f.concept for f in path[path.index(target) :]})
+                loop_name = named.title if named else ""
             elif target in explained:
-                result.see_above = True
+                see_above = True
             else:
-                result.below.extend(rules_for(target, path))
-        return result
+                below.extend(rules_for(target, path))
+        return ConditionCheck(cond, False, status, known, tuple(below), loop, loop_name, see_above)
 
     return rules_for(fact, [])
 
 
-def conflict_json(case: Case, conflict) -> dict:
-    """A conflict with the full derivation tree of each side."""
-    data = conflict.as_json()
-    for side, out in zip(conflict.sides, data["sides"], strict=True):
-        if side.blocked:
-            out["trees"] = [
-                {"rule": j.rule.id, "premises": [how(case, p).as_json() for p in j.premises]}
-                for j in side.justifications
-            ]
-        else:
-            out["tree"] = how(case, Fact(conflict.concept, side.state)).as_json()
-    return data
+def _unmet_status(case: Case, cond: Condition, is_question: bool) -> Status:
+    if not is_question:
+        return Status.NOT_CONCLUDED
+    return Status.UNKNOWN if cond.concept in case.answers.unknown else Status.NOT_ANSWERED
+
+
+# ---------------------------------------------------------------------------
+# trace: the firings in order
+# ---------------------------------------------------------------------------
+
+
+class TracedStep(NamedTuple):
+    step: Step
+    closes_loop: bool  # it adds nothing and comes back to a fact its premises were built on
+    loop: Loop | None  # the named loop it goes round, when it closes one
+
+
+class Trace(NamedTuple):
+    answers: Answers
+    steps: tuple[TracedStep, ...]
+    agenda: bool  # the steps carry the agenda behind them
+    conclusions: int
+
+
+def trace(case: Case, agenda: bool = False) -> Trace:
+    closing = closes_loop(case)
+    loops = loops_met(case) if closing else []
+    steps = []
+    for step in case.steps:
+        loop = None
+        if step.index in closing:
+            around = set(step.rule.then) | set(step.matched)
+            loop = next((lp.loop for lp in loops if lp.loop and around & set(lp.facts)), None)
+        steps.append(TracedStep(step, step.index in closing, loop))
+    return Trace(case.answers, tuple(steps), agenda, len(case.conclusions))

@@ -8,12 +8,22 @@ other facts, helps to conclude itself), named by the knowledge base's
 
 from __future__ import annotations
 
+from collections import deque
+from typing import NamedTuple
+
 from .graph import strongly_connected
 from .model import Fact, Loop
 from .reasoning import Case
 
 
-def loops_met(case: Case) -> list[tuple[Loop | None, list[Fact]]]:
+class LoopMet(NamedTuple):
+    """A cycle a case goes round, and the knowledge base's loop that names it."""
+
+    loop: Loop | None
+    facts: tuple[Fact, ...]  # in causal order, back to the first
+
+
+def loops_met(case: Case) -> list[LoopMet]:
     """Loops the case's own derivations go round, each as one cycle in
     causal order (starting where the case entered it), with the knowledge
     base's name for it, if any."""
@@ -33,22 +43,24 @@ def loops_met(case: Case) -> list[tuple[Loop | None, list[Fact]]]:
         # fact derived in the fewest steps
         start = min(component, key=lambda n: (case.support[names[n]].depth, n))
         cycle = _cycle_through(start, members, edges)
-        facts = [names[n] for n in cycle]
-        found.append((case.kb.loop_through({names[n].concept for n in component}), facts))
+        facts = tuple(names[n] for n in cycle)
+        found.append(LoopMet(case.kb.loop_through({names[n].concept for n in component}), facts))
     return found
 
 
 def _cycle_through(start: str, members: set[str], edges) -> list[str]:
     """The shortest cycle from ``start`` back to itself inside ``members``."""
-    parent = {start: None}
-    queue = [start]
+    parent: dict[str, str | None] = {start: None}
+    queue = deque([start])
     while queue:
-        node = queue.pop(0)
+        node = queue.popleft()
         for target, _ in sorted(edges.get(node, ())):
             if target == start:
                 path = [node]
-                while parent[path[-1]] is not None:
-                    path.append(parent[path[-1]])
+                step = parent[node]
+                while step is not None:
+                    path.append(step)
+                    step = parent[step]
                 return path[::-1] + [start]
             if target in members and target not in parent:
                 parent[target] = node
@@ -80,14 +92,3 @@ def closes_loop(case: Case) -> set[int]:
         for step in case.steps
         if not step.added and any(c in ancestors(p) for p in step.matched for c in step.rule.then)
     }
-
-
-def loops_json(case: Case) -> list[dict]:
-    return [
-        {
-            "loop": loop.id if loop else None,
-            "title": loop.title if loop else None,
-            "facts": [f.as_json() for f in facts],
-        }
-        for loop, facts in loops_met(case)
-    ]

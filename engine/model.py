@@ -64,9 +64,6 @@ class Fact(NamedTuple):
     def __str__(self) -> str:
         return f"{self.concept}={self.state}"
 
-    def as_json(self) -> dict:
-        return {"concept": self.concept, "state": self.state}
-
 
 class Condition(NamedTuple):
     """One item of a rule's ``when`` (or a concept's ``ask_if``).
@@ -94,14 +91,6 @@ class Condition(NamedTuple):
             body = f"{self.concept} in [{', '.join(self.states)}]"
         return f"not {body}" if self.negated else body
 
-    def as_json(self) -> dict:
-        return {
-            "concept": self.concept,
-            "states": list(self.states),
-            "negated": self.negated,
-            "text": str(self),
-        }
-
 
 class SourceRef(NamedTuple):
     """A sentence of a source document that supports a rule."""
@@ -109,18 +98,12 @@ class SourceRef(NamedTuple):
     document: str
     quote: str
 
-    def as_json(self) -> dict:
-        return {"document": self.document, "quote": self.quote}
-
 
 class Document(NamedTuple):
     id: str
     title: str
     file: str = ""
     path: str = ""  # the rule file that declared it
-
-    def as_json(self) -> dict:
-        return {"id": self.id, "title": self.title, "file": self.file}
 
 
 class Concept(NamedTuple):
@@ -142,22 +125,6 @@ class Concept(NamedTuple):
     def is_question(self) -> bool:
         return bool(self.question)
 
-    def as_json(self) -> dict:
-        return {
-            "id": self.id,
-            "label": self.label,
-            "states": list(self.states),
-            "kind": self.kind,
-            "question": self.question or None,
-            "help": self.help or None,
-            "description": self.description or None,
-            "aliases": list(self.aliases),
-            "ask_if": [str(c) for c in self.ask_if],
-            "multi": self.multi,
-            "exclusive": list(self.exclusive),
-            "order": self.order,
-        }
-
 
 class Rule(NamedTuple):
     id: str
@@ -177,18 +144,6 @@ class Rule(NamedTuple):
     def negative(self) -> tuple[Condition, ...]:
         return tuple(c for c in self.when if c.negated)
 
-    def as_json(self) -> dict:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "conditions": [c.as_json() for c in self.when],
-            "conclusions": [f.as_json() for f in self.then],
-            "strength": self.strength.label,
-            "sources": [s.as_json() for s in self.sources],
-            "file": self.path,
-            **({"replaces": self.replaces} if self.replaces else {}),
-        }
-
 
 class Loop(NamedTuple):
     """A named feedback loop of the rule graph, so explanations can name it."""
@@ -198,14 +153,6 @@ class Loop(NamedTuple):
     through: tuple[str, ...]  # concepts that lie on the loop
     description: str = ""
     path: str = ""
-
-    def as_json(self) -> dict:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "through": list(self.through),
-            "description": self.description or None,
-        }
 
 
 class KnowledgeBase:
@@ -294,6 +241,19 @@ class KnowledgeBase:
 
     def rules_using(self, concept: str) -> tuple[Rule, ...]:
         return self._using.get(concept, ())
+
+    def rules_about(self, concept: str) -> tuple[Rule, ...]:
+        """The rules that use or conclude ``concept``, in the rules' order."""
+        return tuple(
+            r
+            for r in self.rules
+            if any(c.concept == concept for c in r.when) or any(f.concept == concept for f in r.then)
+        )
+
+    def concepts_in_order(self) -> tuple[Concept, ...]:
+        """The questions in the order they are asked, then the other concepts by id."""
+        others = sorted((c for c in self.concepts.values() if not c.is_question), key=lambda c: c.id)
+        return (*self.questions, *others)
 
     def loop_through(self, concepts) -> Loop | None:
         """The named loop whose concepts all appear among ``concepts``."""

@@ -129,9 +129,6 @@ class Skipped(NamedTuple):
     reason: str  # "ask_if" or "no longer matters"
     detail: str
 
-    def as_json(self) -> dict:
-        return {"concept": self.concept.id, "reason": self.reason, "detail": self.detail}
-
 
 def pending(case: Case) -> list[Concept]:
     """Questions still worth asking, most useful first."""

@@ -19,11 +19,12 @@ from typing import NamedTuple
 from ._experta import CompiledKnowledgeBase
 from .answers import Answers
 from .errors import FiringLimitExceeded
-from .model import Fact, KnowledgeBase, Rule, Strength
+from .model import DERIVED_KINDS, Fact, Kind, KnowledgeBase, Rule, Strength
 
 DEFAULT_FIRING_LIMIT = 100_000
 PAUSE_COLLECTOR_FROM = 500  # rules: from here, the garbage collector is paused while a case is reasoned
-KIND_ORDER = {"mechanism": 0, "outcome": 1, "advice": 2, "question": 3}
+# conclusions are listed by kind: the derived kinds in their order, then a question's state
+KIND_ORDER = {**{kind: rank for rank, kind in enumerate(DERIVED_KINDS)}, Kind.QUESTION: len(DERIVED_KINDS)}
 
 
 # Justification and Support are named tuples: immutable like the rest of the
@@ -38,9 +39,6 @@ class Justification(NamedTuple):
 
     def key(self):
         return (self.rule.id, self.premises)
-
-    def as_json(self) -> dict:
-        return {"rule": self.rule.id, "premises": [p.as_json() for p in self.premises]}
 
 
 class Support(NamedTuple):
@@ -80,21 +78,10 @@ class ConflictSide(NamedTuple):
     blocked: bool  # concluded by rules but not added: it contradicts the answer
     justifications: tuple[Justification, ...]
 
-    def as_json(self) -> dict:
-        return {
-            "state": self.state,
-            "given": self.given,
-            "added": not self.blocked,
-            "derivations": [j.as_json() for j in self.justifications],
-        }
-
 
 class Conflict(NamedTuple):
     concept: str
     sides: tuple[ConflictSide, ...]
-
-    def as_json(self) -> dict:
-        return {"concept": self.concept, "sides": [s.as_json() for s in self.sides]}
 
 
 class Step(NamedTuple):
@@ -106,19 +93,6 @@ class Step(NamedTuple):
     added: tuple[Fact, ...]
     blocked: tuple[Fact, ...]
     waiting: tuple[tuple[Rule, tuple[Fact, ...]], ...] = ()  # the agenda behind it, if recorded
-
-    def as_json(self, agenda: bool = False) -> dict:
-        out = {
-            "step": self.index,
-            "rule": self.rule.id,
-            "strength": self.rule.strength.label,
-            "matched": [f.as_json() for f in self.matched],
-            "added": [f.as_json() for f in self.added],
-            "blocked": [f.as_json() for f in self.blocked],
-        }
-        if agenda:
-            out["agenda"] = [{"rule": r.id, "facts": [f.as_json() for f in facts]} for r, facts in self.waiting]
-        return out
 
 
 class Case:
@@ -179,32 +153,6 @@ class Case:
 
     def holds(self, fact: Fact) -> bool:
         return fact in self.support
-
-    def conclusion_json(self, s: Support) -> dict:
-        out = {
-            "concept": s.fact.concept,
-            "state": s.fact.state,
-            "label": self.kb.concepts[s.fact.concept].label,
-            "kind": self.kb.concepts[s.fact.concept].kind,
-            "strength": s.strength.label,
-            "derivations": [j.as_json() for j in s.justifications],
-        }
-        if s.weakest is not None and s.weakest.sources:
-            source = s.weakest.sources[0]
-            out["weakest_link"] = {
-                "rule": s.weakest.id,
-                "strength": s.weakest.strength.label,
-                "document": source.document,
-                "quote": source.quote,
-            }
-        return out
-
-    def as_json(self) -> dict:
-        return {
-            "answers": self.answers.as_json(self.kb),
-            "conclusions": [self.conclusion_json(s) for s in self.conclusions],
-            "conflicts": [c.as_json() for c in self.conflicts],
-        }
 
 
 class Reasoner:

@@ -13,7 +13,8 @@ import pytest
 
 from cofactor.cli import DISCLAIMER, cli
 from cofactor.engine import answers as answer_io
-from cofactor.engine import batch, consultation
+from cofactor.engine import batch, render_json
+from cofactor.engine.consultation import summarize
 
 SIX = [
     "magnesium_status",
@@ -47,7 +48,7 @@ def _partly(runner, *args, input=None):
 
 def _expected(reasoner, kb, row: list[str]) -> dict:
     pairs = [f"{q}={cell}" for q, cell in zip(SIX, row, strict=True) if cell]
-    return consultation.as_json(reasoner.reason(answer_io.build(kb, pairs)))
+    return render_json.consultation(summarize(reasoner.reason(answer_io.build(kb, pairs))))
 
 
 def test_five_thousand_rows_give_five_thousand_lines_in_input_order(tmp_path, invoke, kb, reasoner):

@@ -9,10 +9,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cofactor.engine import Fact, FiringLimitExceeded, Reasoner, ReasoningError, Strength, load
+from cofactor.engine import (
+    Fact,
+    FiringLimitExceeded,
+    Reasoner,
+    ReasoningError,
+    Strength,
+    load,
+    render_json,
+    render_text,
+)
 from cofactor.engine import answers as answer_io
-from cofactor.engine.explain import how
-from cofactor.engine.render import case_text, how_text
+from cofactor.engine.consultation import summarize
+from cofactor.engine.explain import how_tree
 
 
 def _kb(tmp_path, text):
@@ -85,7 +94,7 @@ def test_an_answer_is_never_overridden_and_the_conflict_is_reported(reason):
     assert sides["adequate"].given and not sides["adequate"].blocked
     assert sides["low"].blocked
     assert [j.rule.id for j in sides["low"].justifications] == ["loop.reduced-magnesium-absorption-lowers-magnesium"]
-    assert "contradicts your answer" in case_text(case)
+    assert "contradicts your answer" in render_text.case_text(summarize(case))
 
 
 def test_two_derived_states_are_a_conflict_with_both_derivations(tmp_path):
@@ -104,7 +113,7 @@ def test_two_derived_states_are_a_conflict_with_both_derivations(tmp_path):
         ("up", ["r.up"]),
         ("down", ["r.down"]),
     ]
-    assert json.loads(json.dumps(case.as_json()))["conflicts"][0]["concept"] == "m"
+    assert json.loads(json.dumps(render_json.case(case)))["conflicts"][0]["concept"] == "m"
 
 
 def test_multi_valued_concepts_do_not_conflict(tmp_path):
@@ -183,9 +192,9 @@ def test_nothing_stale_survives_a_changed_answer(reasoner, kb):
 
 def test_the_same_case_fires_in_the_same_order_in_a_new_engine(kb):
     answers = answer_io.build(kb, ["magnesium_status=low", "calcium_supplement=yes", "vitamin_d_supplement=high_dose"])
-    first = [s.as_json() for s in Reasoner(kb).reason(answers).steps]
+    first = [render_json.step(s) for s in Reasoner(kb).reason(answers).steps]
     for _ in range(3):
-        assert [s.as_json() for s in Reasoner(kb).reason(answers).steps] == first
+        assert [render_json.step(s) for s in Reasoner(kb).reason(answers).steps] == first
 
 
 ANSWERABLE = [
@@ -208,7 +217,7 @@ ANSWERABLE = [
 
 
 def _explanations(case):
-    return {str(s.fact): how_text(case.kb, how(case, s.fact)) for s in case.conclusions}
+    return {str(s.fact): render_text.how_text(case.kb, how_tree(case, s.fact)) for s in case.conclusions}
 
 
 @settings(max_examples=60, deadline=None)
@@ -221,9 +230,9 @@ def test_answer_order_changes_nothing(reasoner, kb, pairs_and_shuffled):
     pairs, shuffled = pairs_and_shuffled
     a = reasoner.reason(answer_io.build(kb, pairs))
     b = reasoner.reason(answer_io.build(kb, shuffled))
-    assert a.as_json() == b.as_json()
+    assert render_json.consultation(summarize(a)) == render_json.consultation(summarize(b))
     assert _explanations(a) == _explanations(b)
-    assert case_text(a) == case_text(b)
+    assert render_text.case_text(summarize(a)) == render_text.case_text(summarize(b))
 
 
 def test_weakest_link_does_not_go_round_a_loop(tmp_path, invoke):

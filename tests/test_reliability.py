@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cofactor.cli import BUILTIN_RULES, cli
-from cofactor.engine import Fact, Reasoner, ReasoningError, counterfactual, explain, load, render
+from cofactor.engine import Fact, Reasoner, ReasoningError, explain, load, render_json, render_text
 from cofactor.engine import answers as answer_io
+from cofactor.engine.consultation import summarize
 
 CASES = [
     ["magnesium_status=low"],
@@ -67,16 +68,11 @@ def _everything(kb) -> dict:
         case = reasoner.reason(answer_io.build(kb, pairs))
         key = " ".join(pairs)
         out[key] = {
-            "json": case.as_json(),
-            "text": render.case_text(case),
-            "trace": render.trace_text(case, agenda=True),
-            "how": {str(s.fact): render.how_text(kb, explain.how(case, s.fact)) for s in case.conclusions},
-            "why-not": render.why_not_text(
-                case,
-                Fact("blood_calcium", "low"),
-                explain.why_not(case, Fact("blood_calcium", "low")),
-                counterfactual.smallest_changes(reasoner, case, Fact("blood_calcium", "low")),
-            ),
+            "json": render_json.consultation(summarize(case)),
+            "text": render_text.case_text(summarize(case)),
+            "trace": render_text.trace(explain.trace(case, agenda=True)),
+            "how": {str(s.fact): render_text.how(explain.how(case, s.fact), kb) for s in case.conclusions},
+            "why-not": render_text.why_not(explain.why_not(reasoner, case, Fact("blood_calcium", "low")), kb),
         }
     return out
 
@@ -227,7 +223,7 @@ def test_text_from_rule_files_cannot_drive_the_terminal(tmp_path):
 def test_an_exception_inside_a_run_leaves_the_engine_clean(kb, monkeypatch):
     reasoner = Reasoner(kb)
     answers = answer_io.build(kb, ["magnesium_status=severely_low"])
-    expected = reasoner.reason(answers).as_json()
+    expected = render_json.case(reasoner.reason(answers))
     engine = reasoner._compiled._engine
     calls = {"n": 0}
     original = type(engine).declare
@@ -243,7 +239,7 @@ def test_an_exception_inside_a_run_leaves_the_engine_clean(kb, monkeypatch):
         reasoner.reason(answers)
     monkeypatch.undo()
     assert engine.running is False
-    assert reasoner.reason(answers).as_json() == expected  # the same process goes on unaffected
+    assert render_json.case(reasoner.reason(answers)) == expected  # the same process goes on unaffected
 
 
 def test_the_firing_limit_on_the_command_line(invoke):

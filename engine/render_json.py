@@ -1,0 +1,340 @@
+"""The JSON renderer: explanations and knowledge as JSON-ready data.
+
+Each public function lays out one structure built elsewhere in the engine
+(:mod:`.explain`, :mod:`.consultation`, :mod:`.counterfactual`, the model);
+none of them reasons. Every object document starts with ``format_version``;
+``schema/cofactor.schema.json`` describes them all, and the tests hold the
+output to it. A change that breaks a consumer (a key removed or renamed, a
+type changed) raises :data:`FORMAT_VERSION`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from .answers import Answers
+from .consultation import Conclusion, Summary, conclusions
+from .model import Concept, Fact, KnowledgeBase, Rule
+from .reasoning import Case, Conflict, ConflictSide, Justification, Step
+
+if TYPE_CHECKING:  # the explanation modules are imported by the commands that explain
+    from .counterfactual import Change, Difference, WhatIf
+    from .explain import ConditionCheck, How, Link, Node, RuleCheck, Trace, Why, WhyNot
+
+FORMAT_VERSION = 1
+
+Json = dict[str, Any]
+
+
+def _document(**fields: Any) -> Json:
+    return {"format_version": FORMAT_VERSION, **fields}
+
+
+# ---------------------------------------------------------------------------
+# The knowledge base
+# ---------------------------------------------------------------------------
+
+
+def fact(f: Fact) -> Json:
+    return {"concept": f.concept, "state": f.state}
+
+
+def facts(fs: Iterable[Fact]) -> list[Json]:
+    return [{"concept": f.concept, "state": f.state} for f in fs]
+
+
+def rule(r: Rule) -> Json:
+    out = {
+        "id": r.id,
+        "title": r.title,
+        "conditions": [
+            {"concept": c.concept, "states": list(c.states), "negated": c.negated, "text": str(c)} for c in r.when
+        ],
+        "conclusions": facts(r.then),
+        "strength": r.strength.label,
+        "sources": _sources(r),
+        "file": r.path,
+    }
+    if r.replaces:
+        out["replaces"] = r.replaces
+    return out
+
+
+def rules(rs: Iterable[Rule]) -> list[Json]:
+    return [rule(r) for r in rs]
+
+
+def _sources(r: Rule) -> list[Json]:
+    return [{"document": s.document, "quote": s.quote} for s in r.sources]
+
+
+def concept(c: Concept) -> Json:
+    return {
+        "id": c.id,
+        "label": c.label,
+        "states": list(c.states),
+        "kind": str(c.kind),
+        "question": c.question or None,
+        "help": c.help or None,
+        "description": c.description or None,
+        "aliases": list(c.aliases),
+        "ask_if": [str(cond) for cond in c.ask_if],
+        "multi": c.multi,
+        "exclusive": list(c.exclusive),
+        "order": c.order,
+    }
+
+
+def concepts(kb: KnowledgeBase) -> list[Json]:
+    return [concept(c) for c in kb.concepts_in_order()]
+
+
+# ---------------------------------------------------------------------------
+# A case
+# ---------------------------------------------------------------------------
+
+
+def answers(a: Answers, kb: KnowledgeBase) -> Json:
+    """A concept's answer: its state, or the list of states of a multi-valued one."""
+    out: Json = {}
+    for concept_id, states in sorted(a.given.items()):
+        multi = kb.concepts[concept_id].multi if concept_id in kb.concepts else False
+        out[concept_id] = list(states) if multi else states[0]
+    return out
+
+
+def justification(j: Justification) -> Json:
+    return {"rule": j.rule.id, "premises": facts(j.premises)}
+
+
+def conflict_side(side: ConflictSide) -> Json:
+    return {
+        "state": side.state,
+        "given": side.given,
+        "added": not side.blocked,
+        "derivations": [justification(j) for j in side.justifications],
+    }
+
+
+def conflict(c: Conflict) -> Json:
+    return {"concept": c.concept, "sides": [conflict_side(s) for s in c.sides]}
+
+
+def conclusion(case: Case, c: Conclusion) -> Json:
+    s = c.support
+    out = {
+        "concept": s.fact.concept,
+        "state": s.fact.state,
+        "label": case.kb.concepts[s.fact.concept].label,
+        "kind": str(c.kind),
+        "strength": s.strength.label,
+        "derivations": [justification(j) for j in s.justifications],
+    }
+    if s.weakest is not None and s.weakest.sources:
+        source = s.weakest.sources[0]
+        out["weakest_link"] = {
+            "rule": s.weakest.id,
+            "strength": s.weakest.strength.label,
+            "document": source.document,
+            "quote": source.quote,
+        }
+    return out
+
+
+def case(c: Case) -> Json:
+    """A case's answers, conclusions and conflicts (both sides of a what-if)."""
+    return _case(c, conclusions(c))
+
+
+def _case(c: Case, concluded: tuple[Conclusion, ...]) -> Json:
+    return {
+        "answers": answers(c.answers, c.kb),
+        "conclusions": [conclusion(c, each) for each in concluded],
+        "conflicts": [conflict(x) for x in c.conflicts],
+    }
+
+
+def consultation(summary: Summary, label: Json | None = None, disclaimer: str | None = None) -> Json:
+    """``consult --json`` (and each line of ``batch``, which names the case
+    in ``label``): the case, the questions not asked and why, and the loops
+    it went round; the disclaimer, when given, comes last."""
+    out = _document(
+        **(label or {}),
+        **_case(summary.case, summary.conclusions),
+        not_asked=[{"concept": s.concept.id, "reason": s.reason, "detail": s.detail} for s in summary.not_asked],
+        loops=[
+            {"loop": m.loop.id if m.loop else None, "title": m.loop.title if m.loop else None, "facts": facts(m.facts)}
+            for m in summary.loops
+        ],
+    )
+    if disclaimer is not None:
+        out["disclaimer"] = disclaimer
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Explanations
+# ---------------------------------------------------------------------------
+
+
+def node(n: Node) -> Json:
+    """A fact of a ``how`` tree, with every route to it."""
+    out = {
+        "concept": n.fact.concept,
+        "state": n.fact.state,
+        "label": n.label,
+        "strength": n.strength.label if n.strength else None,
+        "given": n.given,
+        "derivations": [
+            {
+                "rule": r.rule.id,
+                "title": r.rule.title,
+                "rule_strength": r.rule.strength.label,
+                "strength": r.strength.label,
+                "sources": _sources(r.rule),
+                "premises": [node(p) for p in r.premises],
+            }
+            for r in n.routes
+        ],
+    }
+    if n.loop:
+        out["loop"] = facts(n.loop)
+        out["loop_name"] = n.loop_name or None
+    if n.see_above:
+        out["see_above"] = True
+    return out
+
+
+def how(h: How, kb: KnowledgeBase) -> Json:
+    tree = h.tree
+    return _document(
+        fact=fact(h.fact),
+        holds=tree is not None,
+        concluded=bool(tree and not tree.given),
+        given=bool(tree and tree.given),
+        strength=tree.strength.label if tree and tree.strength else None,
+        tree=node(tree) if tree else None,
+        conflict=_conflict_with_trees(h) if h.conflict else None,
+        answers=answers(h.answers, kb),
+    )
+
+
+def _conflict_with_trees(h: How) -> Json:
+    data = conflict(h.conflict)
+    for side, out in zip(h.conflict_trees, data["sides"], strict=True):
+        if side.side.blocked:
+            out["trees"] = [
+                {"rule": r.id, "premises": [node(p) for p in premises]} for r, premises in side.blocked_routes
+            ]
+        else:
+            out["tree"] = node(side.tree)
+    return data
+
+
+def why(w: Why, kb: KnowledgeBase | None = None) -> Json:
+    """The why chain of a question, level by level."""
+    return _document(concept=w.concept, levels=[[_link(link) for link in level] for level in w.levels])
+
+
+def _link(link: Link) -> Json:
+    out = {
+        "rule": link.rule.id,
+        "title": link.rule.title,
+        "strength": link.rule.strength.label,
+        "when": [str(c) for c in link.rule.when],
+        "needs": facts(link.needs),
+        "concludes": facts(link.concludes),
+        "sources": _sources(link.rule),
+    }
+    if link.loop:
+        out["loop"] = link.loop.title
+    if link.negated:
+        out["rules_out"] = True
+    return out
+
+
+def why_not(w: WhyNot, kb: KnowledgeBase) -> Json:
+    out = _document(
+        fact=fact(w.fact),
+        holds=w.holds,
+        concluded=w.holds and not w.given,
+        given=w.given,
+        answers=answers(w.answers, kb),
+    )
+    if w.holds:
+        out["strength"] = w.strength.label
+        out["see"] = f"cofactor how {w.fact}"
+        return out
+    out["blocked_by_answer"] = w.blocked is not None
+    out["conflict"] = conflict(w.conflict) if w.conflict else None
+    out["rules"] = [_rule_check(r) for r in w.checks]
+    out["smallest_changes"] = [[_change(c) for c in option] for option in w.changes]
+    return out
+
+
+def _rule_check(check: RuleCheck) -> Json:
+    return {
+        "rule": check.rule.id,
+        "title": check.rule.title,
+        "strength": check.rule.strength.label,
+        "conditions": [_condition_check(c) for c in check.conditions],
+    }
+
+
+def _condition_check(check: ConditionCheck) -> Json:
+    out: Json = {
+        "condition": str(check.condition),
+        "holds": check.holds,
+        "status": str(check.status),
+        "known": facts(check.known),
+    }
+    if check.below:
+        out["why_not"] = [_rule_check(r) for r in check.below]
+    if check.loop:
+        out["loop"] = True
+        out["loop_name"] = check.loop_name or None
+    if check.see_above:
+        out["see_above"] = True
+    return out
+
+
+def _change(change: Change) -> Json:
+    return {"concept": change.concept, "states": list(change.states), "was": list(change.was) or None}
+
+
+def what_if(result: WhatIf, kb: KnowledgeBase | None = None) -> Json:
+    return _document(
+        before=case(result.before),
+        after=case(result.after),
+        gained=[_difference(d) for d in result.gained],
+        lost=[_difference(d) for d in result.lost],
+        strength_changed=[
+            {**fact(f), "before": before.label, "after": after.label} for f, before, after in result.changed
+        ],
+    )
+
+
+def _difference(d: Difference) -> Json:
+    out = {**fact(d.fact), "strength": d.strength.label, "rule": d.rule, "premises": facts(d.premises)}
+    if d.note:
+        out["note"] = d.note
+    return out
+
+
+def trace(t: Trace, kb: KnowledgeBase) -> Json:
+    return _document(answers=answers(t.answers, kb), steps=[step(s.step, agenda=t.agenda) for s in t.steps])
+
+
+def step(s: Step, agenda: bool = False) -> Json:
+    out = {
+        "step": s.index,
+        "rule": s.rule.id,
+        "strength": s.rule.strength.label,
+        "matched": facts(s.matched),
+        "added": facts(s.added),
+        "blocked": facts(s.blocked),
+    }
+    if agenda:
+        out["agenda"] = [{"rule": r.id, "facts": facts(fs)} for r, fs in s.waiting]
+    return out

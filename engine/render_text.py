@@ -1,0 +1,472 @@
+"""The text renderer: explanations and knowledge as plain text for people.
+
+Each public function lays out one structure built elsewhere in the engine
+(:mod:`.explain`, :mod:`.consultation`, :mod:`.counterfactual`, the model);
+none of them reasons. The command line adds colour and decides where the
+text goes. Text that comes from rule files passes through :func:`visible`,
+so a rule file cannot move the cursor or recolour the terminal.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .consultation import Summary
+from .model import DERIVED_KINDS, Kind, KnowledgeBase, Rule, Strength
+from .reasoning import Case, Conflict
+
+if TYPE_CHECKING:  # the explanation modules are imported by the commands that explain
+    from .counterfactual import WhatIf
+    from .explain import How, Link, Node, RuleCheck, Trace, Why, WhyNot
+    from .model import Fact
+
+TITLES = {
+    Kind.QUESTION: "Questions (asked in this order)",
+    Kind.MECHANISM: "Mechanisms",
+    Kind.OUTCOME: "Outcomes",
+    Kind.ADVICE: "Advice",
+}
+# how each status of a why-not condition reads; {known} is what is known of its concept
+STATUS_TEXT = {
+    "holds": "holds",
+    "answered_otherwise": "answered otherwise (you answered {known})",
+    "not_answered": "not answered",
+    "unknown": "answered unknown",
+    "not_concluded": "not concluded",
+    "present": "fails: {concept} is {known}",
+}
+TREE = {False: ("├─ ", "│  "), True: ("└─ ", "   ")}  # (branch, continuation), by "is the last"
+
+
+def visible(text: str) -> str:
+    """``text`` with control characters shown as escapes, never executed."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def strength_text(strength: Strength | None) -> str:
+    if strength is None:
+        return "not concluded"
+    return "your answer" if strength is Strength.GIVEN else strength.label
+
+
+def fact_text(kb: KnowledgeBase, fact: Fact) -> str:
+    """``Label: state`` for people."""
+    return f"{visible(kb.label(fact))}: {fact.state.replace('_', ' ')}"
+
+
+def _quote(rule: Rule) -> str:
+    return rule.sources[0].quote if rule.sources else ""
+
+
+# ---------------------------------------------------------------------------
+# A consultation
+# ---------------------------------------------------------------------------
+
+
+def consultation(summary: Summary, *, asked: bool, disclaimer: str = "") -> str:
+    """The case, then the questions left aside (``asked``: by the interview,
+    or, without one, unanswered), then the disclaimer."""
+    lines = [case_text(summary)]
+    if summary.not_asked:
+        lines.append("")
+        lines.append("Not asked" if asked else "Not answered")
+        for item in summary.not_asked:
+            lines.append(f"  {item.concept.id}: {item.reason} ({visible(item.detail)})")
+    if summary.unanswered and not asked:
+        lines.append("  Unknown (not answered): " + ", ".join(summary.unanswered))
+    if disclaimer:
+        lines.append("")
+        lines.append(disclaimer)
+    return "\n".join(lines)
+
+
+def case_text(summary: Summary) -> str:
+    case = summary.case
+    kb = case.kb
+    lines = ["Answers"]
+    for concept_id, states in summary.answered:
+        label = visible(kb.concepts[concept_id].label)
+        lines.append(f"  {label}: {', '.join(s.replace('_', ' ') for s in states)}")
+    if not summary.answered:
+        lines.append("  (none)")
+    if summary.unknown:
+        lines.append("  Unknown: " + ", ".join(visible(kb.concepts[c].label) for c in summary.unknown))
+    lines.append("")
+    lines.extend(_conclusions(summary))
+    if summary.loops:
+        lines.append("")
+        for met in summary.loops:
+            name = visible(met.loop.title) if met.loop else "a loop"
+            lines.append(f"Loop: these conclusions go round {name}: " + " -> ".join(str(f) for f in met.facts))
+    if summary.conflicts:
+        lines.append("")
+        lines.extend(conflicts_text(kb, summary.conflicts))
+    return "\n".join(lines)
+
+
+def _conclusions(summary: Summary) -> list[str]:
+    if not summary.conclusions:
+        return ["Conclusions: none follow from these answers."]
+    kb = summary.case.kb
+    lines = ["Conclusions"]
+    title = None
+    for c in summary.conclusions:
+        group = TITLES.get(c.kind, "Other") if c.kind != Kind.QUESTION else "Other"
+        if group != title:
+            title = group
+            lines.append(f"  {title}")
+        support = c.support
+        lines.append(f"  {c.number:>3}. {fact_text(kb, support.fact)}  [{strength_text(support.strength)}]")
+        lines.append(f"       {_because(kb, c.because, c.other_routes)}")
+        if c.hedged and support.weakest is not None:
+            rule = support.weakest
+            document = rule.sources[0].document if rule.sources else ""
+            lines.append(
+                f'       {support.strength.label}, because "{visible(_quote(rule))}" ({visible(document)}) '
+                f"[{visible(rule.id)}]"
+            )
+    return lines
+
+
+def _because(kb: KnowledgeBase, just, more: int) -> str:
+    """One line: the premises of the strongest route to a conclusion."""
+    if just is None:
+        return ""
+    premises = " and ".join(fact_text(kb, p) for p in just.premises) or "nothing else"
+    tail = f"; {more} other route{'s' if more > 1 else ''}" if more else ""
+    return f"because {premises} [{visible(just.rule.id)}]{tail}"
+
+
+def concluded_so_far(case: Case) -> str:
+    """The conclusions reached so far, for ``how`` at a question."""
+    if not case.conclusions:
+        return "Nothing is concluded yet."
+    return "Concluded so far (type how CONCEPT=STATE for one):\n" + "\n".join(
+        f"  {s.fact}  [{strength_text(s.strength)}]" for s in case.conclusions
+    )
+
+
+# ---------------------------------------------------------------------------
+# Conflicts
+# ---------------------------------------------------------------------------
+
+
+def conflicts_text(kb: KnowledgeBase, conflicts: Sequence[Conflict], width: int = 100) -> list[str]:
+    lines = ["Conflicts (each side with its derivations)"]
+    for conflict in conflicts:
+        lines.extend(conflict_columns(kb, conflict, width))
+    return lines
+
+
+def conflict_columns(kb: KnowledgeBase, conflict: Conflict, width: int = 100) -> list[str]:
+    """One conflict with its sides side by side, each with its derivations."""
+    columns = []
+    for side in conflict.sides:
+        col = [f"{conflict.concept}={side.state}"]
+        if side.given:
+            col.append("your answer (never overridden)")
+        else:
+            col.append("not added: contradicts your answer" if side.blocked else "concluded")
+            for just in side.justifications:
+                col.append(f"by {visible(just.rule.id)} [{just.rule.strength.label}]")
+                for p in just.premises:
+                    col.append(f"  from {p}")
+        columns.append(col)
+    gap = 3
+    col_width = max(24, (width - gap * (len(columns) - 1)) // max(1, len(columns)))
+    wrapped = [
+        [piece for line in col for piece in (textwrap.wrap(line, col_width, subsequent_indent="    ") or [""])]
+        for col in columns
+    ]
+    height = max(len(c) for c in wrapped)
+    label = visible(kb.concepts[conflict.concept].label)
+    lines = [f"  Conflict: {label} ({conflict.concept})"]
+    for row in range(height):
+        cells = [(c[row] if row < len(c) else "").ljust(col_width) for c in wrapped]
+        lines.append("    " + (" " * gap).join(cells).rstrip())
+    return lines
+
+
+# ---------------------------------------------------------------------------
+# how
+# ---------------------------------------------------------------------------
+
+
+def how(h: How, kb: KnowledgeBase) -> str:
+    """``how``: the tree, the weakest link, and the conflict on the concept."""
+    if h.tree is None:
+        lines = [f"{h.fact} was not concluded from these answers (see: cofactor why-not {h.fact})."]
+    else:
+        lines = [how_text(kb, h.tree)]
+        if h.weakest is not None:
+            rule = h.weakest.rule
+            lines.append("")
+            lines.append(
+                f"Strength {strength_text(h.weakest.strength)}: the weakest link is {visible(rule.id)} "
+                f'[{rule.strength.label}], "{visible(_quote(rule))}"'
+            )
+    if h.conflict:
+        lines.append("")
+        lines.append("\n".join(conflicts_text(kb, (h.conflict,))))
+    return "\n".join(lines)
+
+
+def how_text(kb: KnowledgeBase, node: Node, width: int = 100) -> str:
+    """A derivation tree, each rule with its strength and source sentences."""
+    lines = [f"{node.fact}  ({fact_text(kb, node.fact)})  [{strength_text(node.strength)}]"]
+    if node.given and not node.routes:
+        lines.append("  This is one of your answers.")
+    _how_children(node, "", lines, width)
+    return "\n".join(lines)
+
+
+def _how_children(node: Node, indent: str, lines: list[str], width: int) -> None:
+    for i, route in enumerate(node.routes):
+        branch, cont = TREE[i == len(node.routes) - 1]
+        rule = route.rule
+        label = "also, by rule" if node.given else "by rule"
+        lines.append(f"{indent}{branch}{label} {visible(rule.id)} [{rule.strength.label}]: {visible(rule.title)}")
+        for source in rule.sources:
+            pad = f"{indent}{cont}   "
+            quoted = f'"{visible(source.quote)}" ({visible(source.document)})'
+            lines.extend(
+                textwrap.wrap(
+                    quoted,
+                    width=max(60, width),
+                    initial_indent=pad,
+                    subsequent_indent=pad + " ",
+                    break_on_hyphens=False,
+                )
+            )
+        for j, premise in enumerate(route.premises):
+            pbranch, pcont = TREE[j == len(route.premises) - 1]
+            lines.append(f"{indent}{cont}{pbranch}{_node_line(premise)}")
+            if not premise.loop and not premise.see_above:
+                _how_children(premise, indent + cont + pcont, lines, width)
+
+
+def _node_line(node: Node) -> str:
+    text = f"{node.fact}  [{strength_text(node.strength)}]"
+    if node.loop:
+        chain = " -> ".join(str(f) for f in node.loop)
+        name = visible(node.loop_name) if node.loop_name else "a loop"
+        return f"{text}  <- LOOP: {name}, back to a fact explained above ({chain})"
+    if node.see_above:
+        return f"{text}  (explained above)"
+    return text
+
+
+# ---------------------------------------------------------------------------
+# why (at a question)
+# ---------------------------------------------------------------------------
+
+
+def why_level(w: Why, kb: KnowledgeBase, depth: int) -> str:
+    """The ``depth``-th ``why`` at a question (1 = the rules it feeds)."""
+    levels = w.levels
+    if not levels:
+        return "No rule can still use this answer; it is asked for the record."
+    if depth > len(levels):
+        return (
+            "That is as far as it goes: what those rules conclude is not used by any further "
+            "rule (they are outcomes or advice)."
+        )
+    level = levels[depth - 1]
+    lines = []
+    if depth == 1:
+        lines.append(
+            f"[why 1] Your answer to {w.concept} is needed by {len(level)} rule{'s' if len(level) > 1 else ''}:"
+        )
+    else:
+        lines.append(f"[why {depth}] because what those rules conclude leads further:")
+    for link in level:
+        lines.append(_link_line(kb, link))
+        if _quote(link.rule):
+            lines.append(f'      "{visible(_quote(link.rule))}" ({visible(link.rule.sources[0].document)})')
+        if link.negated:
+            lines.append("      (your answer can only rule this one out, through its 'not' condition)")
+        if link.loop:
+            lines.append(f"      <- LOOP: this comes back to {w.concept}: {visible(link.loop.title)}")
+    if depth < len(levels):
+        lines.append("(type why again to climb one step further)")
+    return "\n".join(lines)
+
+
+def _link_line(kb: KnowledgeBase, link: Link) -> str:
+    when = " and ".join(visible(str(c)) for c in link.rule.when)
+    then = " and ".join(fact_text(kb, f) for f in link.concludes)
+    return f"  - if {when} then {then}  [{visible(link.rule.id)}, {link.rule.strength.label}]"
+
+
+# ---------------------------------------------------------------------------
+# why-not
+# ---------------------------------------------------------------------------
+
+
+def why_not(w: WhyNot, kb: KnowledgeBase, shown: int = 8) -> str:
+    fact = w.fact
+    if w.holds:
+        if w.given:
+            return f"{fact} is one of your answers."
+        return f"{fact} was concluded ({strength_text(w.strength)}); see how: cofactor how {fact}"
+    lines = [f"{fact} ({fact_text(kb, fact)}) was not concluded from these answers."]
+    if w.blocked is not None:
+        rules = ", ".join(visible(j.rule.id) for j in w.blocked.justifications)
+        answered = ",".join(w.answers.given.get(fact.concept, ()))
+        lines.append(
+            f"The rules did reach it ({rules}), but it was not added: it contradicts your "
+            f"answer {fact.concept}={answered}, and an answer is never overridden."
+        )
+        lines.extend(conflicts_text(kb, (w.conflict,) if w.conflict else ()))
+        return "\n".join(lines)
+    if not w.checks:
+        lines.append(
+            f"It is a question, not a conclusion: answer it with -a {fact}."
+            if w.is_question
+            else "No rule concludes it."
+        )
+    else:
+        lines.append(f"{len(w.checks)} rule{'s' if len(w.checks) > 1 else ''} could conclude it:")
+        _checks_lines(w.checks, "  ", lines)
+    if w.changes:
+        lines.append("")
+        lines.append("The smallest change of answers that would make it hold:")
+        for option in w.changes[:shown]:
+            lines.append("  - " + " and ".join(visible(str(c)) for c in option))
+        if len(w.changes) > shown:
+            lines.append(f"  ... and {len(w.changes) - shown} more of the same size (--json lists them all)")
+    elif w.checks:
+        lines.append("")
+        lines.append("No change of answers would make it hold.")
+    return "\n".join(lines)
+
+
+def _checks_lines(checks: Sequence[RuleCheck], indent: str, lines: list[str]) -> None:
+    for check in checks:
+        rule = check.rule
+        lines.append(f"{indent}{visible(rule.id)} [{rule.strength.label}]: {visible(rule.title)}")
+        for cond in check.conditions:
+            mark = "ok" if cond.holds else "NO"
+            known = ", ".join(f.state for f in cond.known)
+            detail = STATUS_TEXT[cond.status].format(known=known, concept=cond.condition.concept)
+            if cond.status == "not_concluded" and known:
+                detail += f" (concluded: {known})"
+            if cond.status == "not_answered" and not cond.loop and not cond.below:
+                detail += f" (a question: -a {cond.condition.concept}=...)"
+            lines.append(f"{indent}  [{mark}] {visible(str(cond.condition))}: {detail}")
+            if cond.loop:
+                name = visible(cond.loop_name) if cond.loop_name else "a loop"
+                lines.append(f"{indent}       <- comes back to a fact already being explained: {name}")
+            elif cond.see_above:
+                lines.append(f"{indent}       (why not: explained above)")
+            elif cond.below:
+                lines.append(f"{indent}       why not:")
+                _checks_lines(cond.below, indent + "         ", lines)
+
+
+# ---------------------------------------------------------------------------
+# what-if and trace
+# ---------------------------------------------------------------------------
+
+
+def what_if(result: WhatIf, kb: KnowledgeBase) -> str:
+    lines = []
+    if result.asked:
+        lines.append("Changing " + ", ".join(result.asked) + ":")
+    if not (result.gained or result.lost or result.changed):
+        lines.append("No conclusion changes.")
+    if result.gained:
+        lines.append("Gained")
+        for d in result.gained:
+            using = f" using {', '.join(str(p) for p in d.premises)}" if d.premises else ""
+            note = f" ({d.note})" if d.note else ""
+            lines.append(
+                f"  + {fact_text(kb, d.fact)}  [{strength_text(d.strength)}]  by {visible(d.rule)}{using}{note}"
+            )
+    if result.lost:
+        lines.append("Lost")
+        for d in result.lost:
+            why = d.note or f"{', '.join(str(p) for p in d.premises)} no longer holds"
+            lines.append(f"  - {fact_text(kb, d.fact)}  [{strength_text(d.strength)}]  {visible(d.rule)}: {why}")
+    if result.changed:
+        lines.append("Strength changed")
+        for fact, before, after in result.changed:
+            lines.append(f"  ~ {fact_text(kb, fact)}: {before.label} -> {after.label}")
+    for concept in result.conflicts_new:
+        lines.append(f"  ! new conflict on {concept}")
+    for concept in result.conflicts_resolved:
+        lines.append(f"  ! conflict on {concept} resolved")
+    return "\n".join(lines)
+
+
+def trace(t: Trace, kb: KnowledgeBase | None = None) -> str:
+    answers = ", ".join(str(f) for f in t.answers.facts()) or "(none)"
+    lines = [f"answers: {answers}"]
+    for traced in t.steps:
+        step = traced.step
+        matched = ", ".join(str(f) for f in step.matched) or "(nothing: only 'not' conditions)"
+        lines.append(f"FIRE {step.index:>3} {visible(step.rule.id)} [{step.rule.strength.label}]: {matched}")
+        if traced.closes_loop:
+            name = visible(traced.loop.title) if traced.loop else "a loop"
+            lines.append(f"      (this firing goes round {name}: it reaches a fact its premises were built on)")
+        for fact in step.added:
+            lines.append(f"  ==> {fact}")
+        for fact in step.blocked:
+            lines.append(f"  =x= {fact} (not added: contradicts your answer)")
+        if not step.added and not step.blocked:
+            lines.append("      (nothing new: already known)")
+        if t.agenda:
+            if step.waiting:
+                lines.append(f"      agenda ({len(step.waiting)} waiting):")
+                for rule, facts in step.waiting:
+                    lines.append(f"        {visible(rule.id)}: {', '.join(str(f) for f in facts)}")
+            else:
+                lines.append("      agenda: empty")
+    lines.append(f"{len(t.steps)} firings, {t.conclusions} conclusions")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# The knowledge base
+# ---------------------------------------------------------------------------
+
+
+def rules_text(rules: Sequence[Rule]) -> str:
+    lines = []
+    for rule in rules:
+        lines.append(f"{visible(rule.id)}  [{rule.strength.label}]  {visible(rule.path)}")
+        lines.append(f"  {visible(rule.title)}")
+        lines.append(f"  when  {'; '.join(visible(str(c)) for c in rule.when)}")
+        lines.append(f"  then  {'; '.join(str(f) for f in rule.then)}")
+        for source in rule.sources:
+            lines.append(f'  {visible(source.document)}: "{visible(source.quote)}"')
+        lines.append("")
+    lines.append(f"{len(rules)} rules")
+    return "\n".join(lines)
+
+
+def concepts_text(kb: KnowledgeBase) -> str:
+    lines = []
+    ordered = kb.concepts_in_order()
+    for kind in (Kind.QUESTION, *DERIVED_KINDS):
+        members = [c for c in ordered if c.kind == kind]
+        if not members:
+            continue
+        lines.append(TITLES[kind])
+        for concept in members:
+            states = ", ".join(concept.states)
+            multi = " (several allowed)" if concept.multi else ""
+            lines.append(f"  {concept.id}  {visible(concept.label)}: {states}{multi}")
+            if concept.question:
+                lines.append(f"      asks: {visible(concept.question)}")
+            if concept.ask_if:
+                lines.append(f"      only if: {'; '.join(str(c) for c in concept.ask_if)}")
+            if concept.aliases:
+                lines.append(f"      also typed as: {', '.join(visible(a) for a in concept.aliases)}")
+        lines.append("")
+    lines.append(f"{len(kb.concepts)} concepts")
+    return "\n".join(lines)
