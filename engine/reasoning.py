@@ -247,20 +247,30 @@ def _assemble(
     *,
     settled: bool,
 ) -> Case:
-    """The case: strengths, best routes, weakest links and conflicts.
+    """The case: strengths and best routes, then each fact's support with
+    its weakest link, then the conflicts."""
+    strength, depth, best = _strengths(given, justified, settled)
+    support = _supports(given, justified, strength, depth, best)
+    return Case(kb, answers, MappingProxyType(support), _conflicts(kb, given, support, justified, blocked), firings)
 
-    ``settled`` says that every route's premises were added before the fact
-    it concludes: one pass then finds every strength, and the pass that
-    would confirm it is skipped.
+
+def _strengths(
+    given: set[Fact], justified: dict[Fact, list[Justification]], settled: bool
+) -> tuple[dict[Fact, Strength], dict[Fact, int], dict[Fact, Justification]]:
+    """Each fact's strength, its depth from the answers, and its best route.
+
+    A fact's best route is the one that last raised its strength; its
+    premises reached their own final strength earlier, so following best
+    routes always ends at the answers, never round a loop. Passes go over
+    the facts in the order they were first concluded, each fact's routes
+    in the order they fired, until nothing changes. ``settled`` says that
+    every route's premises were added before the fact it concludes: one
+    pass then finds every strength, and the pass that would confirm it is
+    skipped.
     """
     strength: dict[Fact, Strength] = dict.fromkeys(given, Strength.GIVEN)
     depth: dict[Fact, int] = dict.fromkeys(given, 0)
     best: dict[Fact, Justification] = {}
-    # A fact's best route is the one that last raised its strength; its
-    # premises reached their own final strength earlier, so following best
-    # routes always ends at the answers, never round a loop. Passes go over
-    # the facts in the order they were first concluded, each fact's routes
-    # in the order they fired, until nothing changes (settled: nothing can).
     changed = True
     while changed:
         changed = False
@@ -290,9 +300,17 @@ def _assemble(
                         changed = True
         if settled:
             break
+    return strength, depth, best
 
-    # The weakest link of a route: follow each fact's best route down
-    # through a premise as weak as the fact until a rule of that strength.
+
+def _supports(
+    given: set[Fact],
+    justified: dict[Fact, list[Justification]],
+    strength: dict[Fact, Strength],
+    depth: dict[Fact, int],
+    best: dict[Fact, Justification],
+) -> dict[Fact, Support]:
+    """Each fact that holds, in order, with its routes and its weakest link."""
     weakest: dict[Fact, Rule] = {}
     support = {}
     by_key = Justification.key
@@ -306,38 +324,56 @@ def _assemble(
         if j.rule.strength == strength[fact]:
             found = j.rule  # the usual case: the best route's own rule
         elif (found := weakest.get(fact)) is None:
-            path = []
-            at = fact
-            while True:
-                path.append(at)
-                j = best[at]
-                level = strength[at]
-                if j.rule.strength == level:
-                    found = j.rule
-                    break
-                at = next(p for p in j.premises if strength[p] == level)
-                if at in weakest:
-                    found = weakest[at]
-                    break
-            for f in path:
-                weakest[f] = found
+            found = _weakest_link(fact, strength, best, weakest)
         support[fact] = _new(Support, (fact, strength[fact], False, justs, depth[fact], best[fact], found))
+    return support
 
-    # a conflict needs two facts of one concept
+
+def _weakest_link(
+    fact: Fact, strength: dict[Fact, Strength], best: dict[Fact, Justification], weakest: dict[Fact, Rule]
+) -> Rule:
+    """The weakest link of a fact's best route: follow best routes down
+    through a premise as weak as the fact until a rule of that strength.
+    Every fact passed on the way gets the same link in ``weakest``."""
+    path = []
+    at = fact
+    while True:
+        path.append(at)
+        j = best[at]
+        level = strength[at]
+        if j.rule.strength == level:
+            found = j.rule
+            break
+        at = next(p for p in j.premises if strength[p] == level)
+        if at in weakest:
+            found = weakest[at]
+            break
+    for f in path:
+        weakest[f] = found
+    return found
+
+
+def _conflicts(
+    kb: KnowledgeBase,
+    given: set[Fact],
+    support: dict[Fact, Support],
+    justified: dict[Fact, list[Justification]],
+    blocked: dict[Fact, list[Justification]],
+) -> tuple[Conflict, ...]:
+    """Each concept held, or reached, in states that cannot stand together."""
     concepts = [f.concept for f in support]
     concepts.extend(f.concept for f in blocked)
-    conflicts: list[Conflict] = []
     if len(set(concepts)) == len(concepts):
-        return Case(kb, answers, MappingProxyType(support), (), firings)
+        return ()  # a conflict needs two facts of one concept
     by_concept: dict[str, list[Fact]] = {}
     for fact in (*support, *blocked):
         by_concept.setdefault(fact.concept, []).append(fact)
+    conflicts: list[Conflict] = []
     for concept_id in sorted(c for c, facts in by_concept.items() if len(facts) > 1):
         concept = kb.concepts[concept_id]
         facts = sorted(by_concept[concept_id], key=lambda f: concept.states.index(f.state))
         states = {f.state for f in facts}
-        clash = len(facts) > 1 and (not concept.multi or bool(states & set(concept.exclusive)))
-        if not clash:
+        if concept.multi and not states & set(concept.exclusive):
             continue
         sides = tuple(
             ConflictSide(
@@ -349,4 +385,4 @@ def _assemble(
             for f in facts
         )
         conflicts.append(Conflict(concept_id, sides))
-    return Case(kb, answers, MappingProxyType(support), tuple(conflicts), firings)
+    return tuple(conflicts)
