@@ -199,12 +199,9 @@ class CofactorGroup(click.Group):
         except AnswerError as exc:
             raise BadValue(exc.render()) from exc
         except KnowledgeBaseError as exc:
-            from .engine.render_text import visible  # noqa: PLC0415
+            from .engine.render_text import problems  # noqa: PLC0415
 
-            count = len(exc.problems)
-            lines = [f"the rule files did not load ({count} problem{'s' if count > 1 else ''}):"]
-            lines += [f"  {visible(p.render())}" for p in exc.problems]
-            raise RulesDidNotLoad("\n".join(lines)) from exc
+            raise RulesDidNotLoad(problems(exc.problems)) from exc
         except ReasoningError as exc:
             raise click.ClickException(str(exc)) from exc
         except CofactorError as exc:
@@ -495,7 +492,7 @@ class _Explaining:
             choose = f"choose 1 to {len(shown)}." if shown else "nothing was concluded (try why-not CONCEPT=STATE)."
             _say(f"There is no conclusion {number}; " + choose, fg="yellow")
             return
-        tree = explain.how_tree(self.case, shown[number - 1].support.fact)
+        tree = explain.how_tree(self.case, shown[number - 1].fact)
         self._show(render_text.how_text(self.case.kb, tree) if tree else "")
 
     @staticmethod

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .loops import LoopMet, loops_met
-from .model import Strength
+from .model import Fact, Strength
 from .questions import Skipped, skipped
 from .reasoning import Case, Conflict, Justification, Support
 
@@ -20,6 +20,10 @@ class Conclusion(NamedTuple):
     because: Justification | None  # the route that gives it its strength
     other_routes: int
     hedged: bool  # weaker than established: its weakest link is worth showing
+
+    @property
+    def fact(self) -> Fact:
+        return self.support.fact
 
 
 class Summary(NamedTuple):

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .consultation import Summary
+from .errors import Problem
 from .model import DERIVED_KINDS, Kind, KnowledgeBase, Rule, Strength
 from .reasoning import Case, Conflict
 
@@ -45,6 +46,14 @@ def visible(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def problems(found: Sequence[Problem]) -> str:
+    """Rule files that did not load: every problem, a line each."""
+    count = len(found)
+    lines = [f"the rule files did not load ({count} problem{'s' if count > 1 else ''}):"]
+    lines += [f"  {visible(p.render())}" for p in found]
+    return "\n".join(lines)
 
 
 def strength_text(strength: Strength | None) -> str:
