@@ -754,7 +754,7 @@ def _batch_output(output: str | None, file: str):
 def _write_batch(outcomes, sink, table, total: int | None) -> tuple[int, int]:
     """Writes each outcome as it comes, reports each failure; (cases, failures)."""
     shown = sys.stderr.isatty()
-    progress = (
+    progress: contextlib.AbstractContextManager = (
         click.progressbar(
             length=total,
             label="Reasoning",
@@ -784,7 +784,7 @@ def _write_batch(outcomes, sink, table, total: int | None) -> tuple[int, int]:
                     table.writerow(outcome.output)
                 else:
                     sink.write(outcome.output + "\n")
-                if shown:
+                if bar is not None:
                     bar.update(1)
         except KeyboardInterrupt:
             raise Interrupted(f"interrupted after {done} cases; those were written.") from None

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .loops import LoopMet, loops_met
-from .model import Fact, Strength
+from .model import Fact, Kind, Strength
 from .questions import Skipped, skipped
 from .reasoning import Case, Conflict, Justification, Support
 
@@ -16,7 +16,7 @@ from .reasoning import Case, Conflict, Justification, Support
 class Conclusion(NamedTuple):
     number: int  # as shown, from 1, for picking at the explain prompt
     support: Support
-    kind: str
+    kind: Kind
     because: Justification | None  # the route that gives it its strength
     other_routes: int
     hedged: bool  # weaker than established: its weakest link is worth showing

@@ -117,8 +117,8 @@ def _changes(kb: KnowledgeBase, answers: Answers, env: Env) -> list[Change] | No
         concept = kb.concepts[concept_id]
         new[concept_id] = tuple(s for s in concept.states if s in states)
     for fact in env.neg:
-        concept = kb.concepts.get(fact.concept)
-        if concept is None or not concept.is_question:
+        asked = kb.concepts.get(fact.concept)
+        if asked is None or not asked.is_question:
             continue  # a derived fact: only reasoning can tell
         current = new.get(fact.concept, answers.given.get(fact.concept, ()))
         if fact.state in current:

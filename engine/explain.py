@@ -402,8 +402,8 @@ def trace(case: Case, agenda: bool = False) -> Trace:
     steps = []
     for step in case.steps:
         loop = None
-        if step.index in closing:
+        if step.number in closing:
             around = set(step.rule.then) | set(step.matched)
             loop = next((lp.loop for lp in loops if lp.loop and around & set(lp.facts)), None)
-        steps.append(TracedStep(step, step.index in closing, loop))
+        steps.append(TracedStep(step, step.number in closing, loop))
     return Trace(case.answers, tuple(steps), agenda, len(case.conclusions))

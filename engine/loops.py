@@ -88,7 +88,7 @@ def closes_loop(case: Case) -> set[int]:
         return ancestry[fact]
 
     return {
-        step.index
+        step.number
         for step in case.steps
         if not step.added and any(c in ancestors(p) for p in step.matched for c in step.rule.then)
     }

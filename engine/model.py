@@ -110,7 +110,7 @@ class Concept(NamedTuple):
     id: str
     label: str
     states: tuple[str, ...]
-    kind: str  # a Kind
+    kind: Kind
     question: str = ""
     help: str = ""
     description: str = ""

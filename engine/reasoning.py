@@ -87,7 +87,7 @@ class Conflict(NamedTuple):
 class Step(NamedTuple):
     """One firing, as ``trace`` shows it."""
 
-    index: int
+    number: int  # from 1, in firing order
     rule: Rule
     matched: tuple[Fact, ...]
     added: tuple[Fact, ...]
@@ -312,19 +312,18 @@ def _supports(
 ) -> dict[Fact, Support]:
     """Each fact that holds, in order, with its routes and its weakest link."""
     weakest: dict[Fact, Rule] = {}
-    support = {}
+    support: dict[Fact, Support] = {}
     by_key = Justification.key
     for fact in sorted(strength):
-        justs = justified.get(fact, ())
-        justs = tuple(sorted(justs, key=by_key)) if len(justs) > 1 else tuple(justs)
+        routes = justified.get(fact, ())
+        justs = tuple(sorted(routes, key=by_key)) if len(routes) > 1 else tuple(routes)
         if fact in given:
             support[fact] = _new(Support, (fact, strength[fact], True, justs, 0, best.get(fact), None))
             continue
         j = best[fact]
-        if j.rule.strength == strength[fact]:
-            found = j.rule  # the usual case: the best route's own rule
-        elif (found := weakest.get(fact)) is None:
-            found = _weakest_link(fact, strength, best, weakest)
+        found = j.rule  # the usual case: the best route's own rule
+        if j.rule.strength != strength[fact]:
+            found = weakest.get(fact) or _weakest_link(fact, strength, best, weakest)
         support[fact] = _new(Support, (fact, strength[fact], False, justs, depth[fact], best[fact], found))
     return support
 
@@ -380,7 +379,7 @@ def _conflicts(
                 f.state,
                 f in given,
                 f in blocked,
-                tuple(sorted(blocked.get(f) or justified.get(f, ()), key=Justification.key)),
+                tuple(sorted(blocked.get(f) or justified.get(f) or (), key=Justification.key)),
             )
             for f in facts
         )

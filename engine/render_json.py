@@ -20,7 +20,7 @@ from .reasoning import Case, Conflict, ConflictSide, Justification, Step
 
 if TYPE_CHECKING:  # the explanation modules are imported by the commands that explain
     from .counterfactual import Change, Difference, WhatIf
-    from .explain import ConditionCheck, How, Link, Node, RuleCheck, Trace, Why, WhyNot
+    from .explain import ConditionCheck, How, Link, Node, RuleCheck, SideTrees, Trace, Why, WhyNot
 
 FORMAT_VERSION = 1
 
@@ -45,7 +45,7 @@ def facts(fs: Iterable[Fact]) -> list[Json]:
 
 
 def rule(r: Rule) -> Json:
-    out = {
+    out: Json = {
         "id": r.id,
         "title": r.title,
         "conditions": [
@@ -123,7 +123,7 @@ def conflict(c: Conflict) -> Json:
 
 def conclusion(case: Case, c: Conclusion) -> Json:
     s = c.support
-    out = {
+    out: Json = {
         "concept": s.fact.concept,
         "state": s.fact.state,
         "label": case.kb.concepts[s.fact.concept].label,
@@ -180,7 +180,7 @@ def consultation(summary: Summary, label: Json | None = None, disclaimer: str | 
 
 def node(n: Node) -> Json:
     """A fact of a ``how`` tree, with every route to it."""
-    out = {
+    out: Json = {
         "concept": n.fact.concept,
         "state": n.fact.state,
         "label": n.label,
@@ -215,15 +215,15 @@ def how(h: How, kb: KnowledgeBase) -> Json:
         given=bool(tree and tree.given),
         strength=tree.strength.label if tree and tree.strength else None,
         tree=node(tree) if tree else None,
-        conflict=_conflict_with_trees(h) if h.conflict else None,
+        conflict=_conflict_with_trees(h.conflict, h.conflict_trees) if h.conflict else None,
         answers=answers(h.answers, kb),
     )
 
 
-def _conflict_with_trees(h: How) -> Json:
-    data = conflict(h.conflict)
-    for side, out in zip(h.conflict_trees, data["sides"], strict=True):
-        if side.side.blocked:
+def _conflict_with_trees(c: Conflict, trees: tuple[SideTrees, ...]) -> Json:
+    data = conflict(c)
+    for side, out in zip(trees, data["sides"], strict=True):
+        if side.tree is None:
             out["trees"] = [
                 {"rule": r.id, "premises": [node(p) for p in premises]} for r, premises in side.blocked_routes
             ]
@@ -238,7 +238,7 @@ def why(w: Why, kb: KnowledgeBase | None = None) -> Json:
 
 
 def _link(link: Link) -> Json:
-    out = {
+    out: Json = {
         "rule": link.rule.id,
         "title": link.rule.title,
         "strength": link.rule.strength.label,
@@ -263,7 +263,7 @@ def why_not(w: WhyNot, kb: KnowledgeBase) -> Json:
         answers=answers(w.answers, kb),
     )
     if w.holds:
-        out["strength"] = w.strength.label
+        out["strength"] = w.strength.label if w.strength else None
         out["see"] = f"cofactor how {w.fact}"
         return out
     out["blocked_by_answer"] = w.blocked is not None
@@ -316,7 +316,7 @@ def what_if(result: WhatIf, kb: KnowledgeBase | None = None) -> Json:
 
 
 def _difference(d: Difference) -> Json:
-    out = {**fact(d.fact), "strength": d.strength.label, "rule": d.rule, "premises": facts(d.premises)}
+    out: Json = {**fact(d.fact), "strength": d.strength.label, "rule": d.rule, "premises": facts(d.premises)}
     if d.note:
         out["note"] = d.note
     return out
@@ -327,8 +327,8 @@ def trace(t: Trace, kb: KnowledgeBase) -> Json:
 
 
 def step(s: Step, agenda: bool = False) -> Json:
-    out = {
-        "step": s.index,
+    out: Json = {
+        "step": s.number,
         "rule": s.rule.id,
         "strength": s.rule.strength.label,
         "matched": facts(s.matched),

@@ -124,7 +124,7 @@ def _conclusions(summary: Summary) -> list[str]:
     lines = ["Conclusions"]
     title = None
     for c in summary.conclusions:
-        group = TITLES.get(c.kind, "Other") if c.kind != Kind.QUESTION else "Other"
+        group = TITLES[c.kind] if c.kind in DERIVED_KINDS else "Other"
         if group != title:
             title = group
             lines.append(f"  {title}")
@@ -418,7 +418,7 @@ def trace(t: Trace, kb: KnowledgeBase | None = None) -> str:
     for traced in t.steps:
         step = traced.step
         matched = ", ".join(str(f) for f in step.matched) or "(nothing: only 'not' conditions)"
-        lines.append(f"FIRE {step.index:>3} {visible(step.rule.id)} [{step.rule.strength.label}]: {matched}")
+        lines.append(f"FIRE {step.number:>3} {visible(step.rule.id)} [{step.rule.strength.label}]: {matched}")
         if traced.closes_loop:
             name = visible(traced.loop.title) if traced.loop else "a loop"
             lines.append(f"      (this firing goes round {name}: it reaches a fact its premises were built on)")
