@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__, rulefiles
 from .errors import Problem
-from .model import Concept, Condition, Document, Fact, KnowledgeBase, Loop, Rule, SourceRef, Strength
+from .model import KIND_NAMED, Concept, Condition, Document, Fact, KnowledgeBase, Loop, Rule, SourceRef, Strength
 
 if TYPE_CHECKING:  # pragma: no cover
     from pathlib import Path
@@ -78,9 +78,10 @@ def load(
     """As :func:`loader.load`, through the cache in ``folder`` (None: no
     cache). Raises :class:`KnowledgeBaseError` exactly as the loader does."""
     found = rulefiles.read(builtin, extra, display_root=display_root)
-    if folder is None or any(isinstance(item, Problem) for item in found):
+    files = [item for item in found if isinstance(item, rulefiles.RuleFile)]
+    if folder is None or len(files) < len(found):  # a problem reading: the loader reports it
         return _validate(found)
-    key = _key(found)  # type: ignore[arg-type]  # no problems: every item is a RuleFile
+    key = _key(files)
     folder = os.fspath(folder)
     entry = os.path.join(folder, f"kb-{key[:40]}.json")
     kb = _read(entry, key)
@@ -90,7 +91,7 @@ def load(
     return kb
 
 
-def _validate(found) -> KnowledgeBase:
+def _validate(found: list[rulefiles.RuleFile | Problem]) -> KnowledgeBase:
     from .loader import build  # noqa: PLC0415 - only a cache miss parses and validates
 
     return build(found)
@@ -159,6 +160,7 @@ def _prune(folder: str, keep: str) -> None:
 
 
 def to_data(kb: KnowledgeBase) -> dict:
+    """A knowledge base as plain JSON data: lists, strings, numbers and booleans."""
     return {
         "concepts": [list(c) for c in kb.concepts.values()],
         "rules": [list(r) for r in kb.rules],
@@ -170,6 +172,8 @@ def to_data(kb: KnowledgeBase) -> dict:
 
 
 def from_data(data: dict) -> KnowledgeBase:
+    """The knowledge base :func:`to_data` made ``data`` of (after a trip
+    through JSON): equal to it, with the same types (Kind, Strength, tuples)."""
     concepts = {}
     for cid, label, states, kind, question, help_, description, aliases, ask_if, multi, exclusive, order, path in data[
         "concepts"
@@ -178,7 +182,7 @@ def from_data(data: dict) -> KnowledgeBase:
             cid,
             label,
             tuple(states),
-            kind,
+            KIND_NAMED[kind],
             question,
             help_,
             description,
@@ -216,6 +220,6 @@ def from_data(data: dict) -> KnowledgeBase:
     )
 
 
-def _condition(item) -> Condition:
+def _condition(item: list) -> Condition:
     concept, states, negated = item
     return Condition(concept, tuple(states), negated)

@@ -10,32 +10,27 @@ Nothing in a rule file is ever executed: files are parsed as TOML data.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from . import rulefiles
 from .errors import KnowledgeBaseError, Problem
 from .graph import concept_components, negation_strata
-from .model import Concept, Condition, Document, KnowledgeBase, Loop, Rule, SourceRef, Strength
+from .model import KIND_NAMED, Concept, Condition, Document, Fact, Kind, KnowledgeBase, Loop, Rule, SourceRef, Strength
 from .suggest import did_you_mean
-from .syntax import SyntaxProblem, parse_condition, parse_fact
+from .syntax import CONCEPT_ID, DOCUMENT_ID, RULE_ID, STATE_NAME, SyntaxProblem, parse_condition, parse_fact
 
-KINDS = ("question", "mechanism", "outcome", "advice")
-_ID = re.compile(r"^[a-z][a-z0-9_]*$")
-_STATE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
-_RULE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
-_DOC_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+States = dict[str, tuple[str, ...]]  # concept id -> its states
 
 # key -> (python type, required, what a rule author should write)
 CONCEPT_KEYS = {
     "id": (str, True, "a snake_case id"),
     "label": (str, False, "a short text"),
     "states": (list, True, "a list of states"),
-    "kind": (str, False, "one of " + ", ".join(KINDS)),
+    "kind": (str, False, "one of " + ", ".join(Kind)),
     "question": (str, False, "the question text"),
     "help": (str, False, "a text"),
     "description": (str, False, "a text"),
@@ -80,21 +75,44 @@ class _Raw:
 
     @property
     def ident(self) -> str:
+        """The table's id, or "" when it has no usable one."""
         value = self.data.get("id")
         return value if isinstance(value, str) else ""
 
 
+class _Sink(Protocol):
+    """Where a problem found in a table goes: a :class:`_Collector`, or a
+    :class:`_Prefixed` view of one."""
+
+    def add(self, raw: _Raw | None, message: str, *, key: str = "", fix: str = "", path: str = "") -> None: ...
+
+
 @dataclass
 class _Collector:
+    """Every problem found, in the order found."""
+
     problems: list[Problem] = field(default_factory=list)
 
-    def add(self, raw: _Raw | None, message: str, *, key: str = "", fix: str = "", path: str = ""):
+    def add(self, raw: _Raw | None, message: str, *, key: str = "", fix: str = "", path: str = "") -> None:
+        """Add a problem of the table ``raw``, or of the file ``path`` when ``raw`` is None."""
         if raw is None:
             self.problems.append(Problem(path=path, message=message, key=key, fix=fix))
         else:
             self.problems.append(
                 Problem(path=raw.path, kind=raw.kind, ident=raw.ident, key=key, message=message, fix=fix)
             )
+
+
+class _Prefixed:
+    """Adds problems found in a sub-table under the parent's key."""
+
+    def __init__(self, out: _Sink, prefix: str):
+        self.out = out
+        self.prefix = prefix
+
+    def add(self, raw: _Raw | None, message: str, *, key: str = "", fix: str = "", path: str = "") -> None:
+        """Add a problem, its key written ``prefix.key`` (or ``prefix`` alone)."""
+        self.out.add(raw, message, key=f"{self.prefix}.{key}" if key else self.prefix, fix=fix, path=path)
 
 
 def load(
@@ -115,7 +133,7 @@ def build(found: Iterable[rulefiles.RuleFile | Problem]) -> KnowledgeBase:
     :class:`KnowledgeBaseError` with every problem."""
     out = _Collector()
     raws: list[_Raw] = []
-    shown = []
+    shown: list[str] = []
     for item in found:
         if isinstance(item, Problem):
             out.problems.append(item)
@@ -129,6 +147,7 @@ def build(found: Iterable[rulefiles.RuleFile | Problem]) -> KnowledgeBase:
 
 
 def _parse(rule_file: rulefiles.RuleFile, out: _Collector) -> list[_Raw]:
+    """The tables of one rule file, or none when it is not TOML."""
     shown = rule_file.shown
     try:
         data = tomllib.loads(rule_file.text)
@@ -140,7 +159,7 @@ def _parse(rule_file: rulefiles.RuleFile, out: _Collector) -> list[_Raw]:
             fix="see https://toml.io for the syntax; strings need double quotes",
         )
         return []
-    raws = []
+    raws: list[_Raw] = []
     for key, value in data.items():
         if key not in TABLES:
             hint = (
@@ -161,7 +180,7 @@ def _parse(rule_file: rulefiles.RuleFile, out: _Collector) -> list[_Raw]:
     return raws
 
 
-def _check_keys(raw: _Raw, spec: dict, out: _Collector, internal: tuple[str, ...] = ()) -> bool:
+def _check_keys(raw: _Raw, spec: dict, out: _Sink, internal: tuple[str, ...] = ()) -> bool:
     """Report unknown keys, missing keys and wrong types.
 
     Keys with a problem are removed from ``raw.data``, so that the rest of
@@ -170,7 +189,7 @@ def _check_keys(raw: _Raw, spec: dict, out: _Collector, internal: tuple[str, ...
     Returns False when a required key is missing or unusable.
     """
     usable = True
-    bad = set()
+    bad: set[str] = set()
     for key in raw.data:
         if key not in spec and key not in internal:
             hint = did_you_mean(key, spec) or "allowed keys: " + ", ".join(spec)
@@ -202,6 +221,7 @@ def _check_keys(raw: _Raw, spec: dict, out: _Collector, internal: tuple[str, ...
 
 
 def _tname(value: Any) -> str:
+    """How a rule author would name the type of ``value``."""
     return {
         str: "a string",
         int: "a number",
@@ -212,104 +232,20 @@ def _tname(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
+# ---------------------------------------------------------------------------
+# The knowledge base: documents, concepts, rules, loops, then the graph checks
+# ---------------------------------------------------------------------------
+
+
 def _build(raws: list[_Raw], out: _Collector, files: tuple[str, ...]) -> KnowledgeBase:
-    documents: dict[str, Document] = {}
-    concept_raws: dict[str, _Raw] = {}
-    for raw in raws:
-        if raw.kind == "document" and _check_keys(raw, DOCUMENT_KEYS, out):
-            doc_id = raw.data["id"]
-            if not _DOC_ID.match(doc_id):
-                out.add(
-                    raw, f"bad document id '{doc_id}'", key="id", fix="use lower-case letters, digits, '-', '_' and '.'"
-                )
-            elif doc_id in documents:
-                out.add(
-                    raw,
-                    f"duplicate document id '{doc_id}' (also in {documents[doc_id].path})",
-                    key="id",
-                    fix="give each document its own id",
-                )
-            else:
-                documents[doc_id] = Document(doc_id, raw.data["title"], raw.data.get("file", ""), raw.path)
-
-    for raw in raws:
-        if raw.kind == "concept" and _check_keys(raw, CONCEPT_KEYS, out):
-            cid = raw.data["id"]
-            if not _ID.match(cid):
-                out.add(
-                    raw,
-                    f"bad concept id '{cid}'",
-                    key="id",
-                    fix="use snake_case: lower-case letters, digits and '_', starting with a letter",
-                )
-            elif cid in concept_raws:
-                out.add(
-                    raw,
-                    f"duplicate concept id '{cid}' (also in {concept_raws[cid].path})",
-                    key="id",
-                    fix="define each concept once; rules in any file may use it",
-                )
-            else:
-                concept_raws[cid] = raw
-
-    # States first, so that ask_if and rules can be resolved against them.
-    states: dict[str, tuple[str, ...]] = {}
-    for cid, raw in concept_raws.items():
-        listed = raw.data["states"]
-        if not listed:
-            out.add(raw, "'states' is empty", key="states", fix="list at least one state")
-        for state in listed:
-            if not _STATE.match(state):
-                out.add(raw, f"bad state '{state}'", key="states", fix="use lower-case letters, digits and '_'")
-        dupes = sorted({s for s in listed if listed.count(s) > 1})
-        if dupes:
-            out.add(raw, f"state '{dupes[0]}' is listed twice", key="states", fix="list each state once")
-        if "unknown" in listed:
-            out.add(
-                raw,
-                "'unknown' cannot be a state: every question already accepts it",
-                key="states",
-                fix="remove 'unknown' from states",
-            )
-        states[cid] = tuple(dict.fromkeys(listed))
-
-    concepts: dict[str, Concept] = {}
-    alias_owner: dict[str, str] = {}
-    for cid, raw in concept_raws.items():
-        concept = _concept(raw, states, out)
-        for alias in concept.aliases:
-            key = alias.lower()
-            if key in states and key != cid:
-                out.add(raw, f"alias '{alias}' is the id of another concept", key="aliases", fix="remove the alias")
-            elif key in alias_owner and alias_owner[key] != cid:
-                out.add(
-                    raw,
-                    f"alias '{alias}' is also an alias of '{alias_owner[key]}'",
-                    key="aliases",
-                    fix="give each alias to one concept only",
-                )
-            alias_owner[key] = cid
-        concepts[cid] = concept
-
+    """Check every table read, in a fixed order, and build what they define."""
+    documents = _documents(raws, out)
+    concept_raws = _concept_tables(raws, out)
+    states = _states(concept_raws, out)  # first, so that ask_if and rules can be resolved against them
+    concepts = _concepts(concept_raws, states, out)
     rules = _rules(raws, states, documents, out)
     loops = _loops(raws, states, rules, out)
-    strata = {}
-    if not out.problems:
-        strata, cycles = negation_strata(rules)
-        for cycle in cycles:
-            first = cycle[0]
-            out.problems.append(
-                Problem(
-                    path=first.path,
-                    kind="rule",
-                    ident=first.id,
-                    key="when",
-                    message="a 'not' condition depends on this rule's own conclusions through "
-                    + " -> ".join(r.id for r in cycle),
-                    fix="a fact cannot be concluded from its own absence; remove the 'not' condition "
-                    "or break the chain",
-                )
-            )
+    strata = _strata(rules, out)
     return KnowledgeBase(
         concepts=concepts,
         rules=tuple(sorted(rules, key=lambda r: r.id)),
@@ -320,104 +256,209 @@ def _build(raws: list[_Raw], out: _Collector, files: tuple[str, ...]) -> Knowled
     )
 
 
-def _loops(raws: list[_Raw], states: dict, rules: list[Rule], out: _Collector) -> tuple[Loop, ...]:
+def _documents(raws: list[_Raw], out: _Collector) -> dict[str, Document]:
+    """The [[document]] tables, by id; bad and duplicate ids are reported."""
+    documents: dict[str, Document] = {}
+    for raw in raws:
+        if raw.kind != "document" or not _check_keys(raw, DOCUMENT_KEYS, out):
+            continue
+        doc_id = raw.data["id"]
+        if not DOCUMENT_ID.match(doc_id):
+            out.add(
+                raw, f"bad document id '{doc_id}'", key="id", fix="use lower-case letters, digits, '-', '_' and '.'"
+            )
+        elif doc_id in documents:
+            out.add(
+                raw,
+                f"duplicate document id '{doc_id}' (also in {documents[doc_id].path})",
+                key="id",
+                fix="give each document its own id",
+            )
+        else:
+            documents[doc_id] = Document(doc_id, raw.data["title"], raw.data.get("file", ""), raw.path)
+    return documents
+
+
+def _concept_tables(raws: list[_Raw], out: _Collector) -> dict[str, _Raw]:
+    """The [[concept]] tables with usable keys, by id; bad and duplicate ids are reported."""
+    found: dict[str, _Raw] = {}
+    for raw in raws:
+        if raw.kind != "concept" or not _check_keys(raw, CONCEPT_KEYS, out):
+            continue
+        cid = raw.data["id"]
+        if not CONCEPT_ID.match(cid):
+            out.add(
+                raw,
+                f"bad concept id '{cid}'",
+                key="id",
+                fix="use snake_case: lower-case letters, digits and '_', starting with a letter",
+            )
+        elif cid in found:
+            out.add(
+                raw,
+                f"duplicate concept id '{cid}' (also in {found[cid].path})",
+                key="id",
+                fix="define each concept once; rules in any file may use it",
+            )
+        else:
+            found[cid] = raw
+    return found
+
+
+def _states(concept_raws: dict[str, _Raw], out: _Collector) -> States:
+    """Each concept's states, listed once each; bad states are reported."""
+    return {cid: _states_of(raw, out) for cid, raw in concept_raws.items()}
+
+
+def _states_of(raw: _Raw, out: _Collector) -> tuple[str, ...]:
+    """One concept's states: empty lists, bad names, repeats and 'unknown' are reported."""
+    listed = raw.data["states"]
+    if not listed:
+        out.add(raw, "'states' is empty", key="states", fix="list at least one state")
+    for state in listed:
+        if not STATE_NAME.match(state):
+            out.add(raw, f"bad state '{state}'", key="states", fix="use lower-case letters, digits and '_'")
+    dupes = sorted({s for s in listed if listed.count(s) > 1})
+    if dupes:
+        out.add(raw, f"state '{dupes[0]}' is listed twice", key="states", fix="list each state once")
+    if "unknown" in listed:
+        out.add(
+            raw,
+            "'unknown' cannot be a state: every question already accepts it",
+            key="states",
+            fix="remove 'unknown' from states",
+        )
+    return tuple(dict.fromkeys(listed))
+
+
+def _concepts(concept_raws: dict[str, _Raw], states: States, out: _Collector) -> dict[str, Concept]:
+    """Every concept, each followed by the check of its aliases against the concepts before it."""
+    concepts: dict[str, Concept] = {}
+    alias_owner: dict[str, str] = {}  # an alias, lower case -> the concept that has it
+    for cid, raw in concept_raws.items():
+        concept = _concept(raw, states, out)
+        _check_aliases(raw, concept, states, alias_owner, out)
+        concepts[cid] = concept
+    return concepts
+
+
+def _check_aliases(raw: _Raw, concept: Concept, states: States, alias_owner: dict[str, str], out: _Collector) -> None:
+    """Report aliases that are another concept's id or another concept's alias;
+    record this concept's aliases in ``alias_owner``."""
+    for alias in concept.aliases:
+        key = alias.lower()
+        if key in states and key != concept.id:
+            out.add(raw, f"alias '{alias}' is the id of another concept", key="aliases", fix="remove the alias")
+        elif key in alias_owner and alias_owner[key] != concept.id:
+            out.add(
+                raw,
+                f"alias '{alias}' is also an alias of '{alias_owner[key]}'",
+                key="aliases",
+                fix="give each alias to one concept only",
+            )
+        alias_owner[key] = concept.id
+
+
+def _strata(rules: list[Rule], out: _Collector) -> dict[str, int]:
+    """Each rule's stratum, once everything else is right; rules that conclude
+    a fact from its own absence are reported."""
+    if out.problems:
+        return {}
+    strata, cycles = negation_strata(rules)
+    for cycle in cycles:
+        first = cycle[0]
+        out.problems.append(
+            Problem(
+                path=first.path,
+                kind="rule",
+                ident=first.id,
+                key="when",
+                message="a 'not' condition depends on this rule's own conclusions through "
+                + " -> ".join(r.id for r in cycle),
+                fix="a fact cannot be concluded from its own absence; remove the 'not' condition or break the chain",
+            )
+        )
+    return strata
+
+
+# ---------------------------------------------------------------------------
+# Loops
+# ---------------------------------------------------------------------------
+
+
+def _loops(raws: list[_Raw], states: States, rules: list[Rule], out: _Collector) -> tuple[Loop, ...]:
+    """The [[loop]] tables that name a cycle of the rule graph, sorted by id."""
     loops: dict[str, Loop] = {}
     components = concept_components(rules)
     for raw in raws:
         if raw.kind != "loop" or not _check_keys(raw, LOOP_KEYS, out):
             continue
-        data = raw.data
-        if data["id"] in loops:
-            out.add(raw, f"duplicate loop id '{data['id']}'", key="id", fix="give each loop its own id")
+        if raw.data["id"] in loops:
+            out.add(raw, f"duplicate loop id '{raw.data['id']}'", key="id", fix="give each loop its own id")
             continue
-        through = tuple(data["through"])
-        unknown = [c for c in through if c not in states]
-        for concept in unknown:
-            out.add(
-                raw,
-                f"unknown concept '{concept}'",
-                key="through",
-                fix=did_you_mean(concept, states) or "name concepts defined in [[concept]] tables",
-            )
-        if unknown:
-            continue
-        if len(through) < 2:
-            out.add(
-                raw,
-                "a loop runs through at least two concepts",
-                key="through",
-                fix="list the concepts the loop passes through",
-            )
-            continue
-        if len({components.get(c, c) for c in through}) != 1 or through[0] not in components:
-            out.add(
-                raw,
-                "the rules have no loop through all of " + ", ".join(through),
-                key="through",
-                fix="list concepts that lie on one cycle of the rule graph",
-            )
-            continue
-        loops[data["id"]] = Loop(data["id"], data["title"], through, data.get("description", ""), raw.path)
+        loop = _loop(raw, states, components, out)
+        if loop is not None:
+            loops[loop.id] = loop
     return tuple(sorted(loops.values(), key=lambda lp: lp.id))
 
 
-def _concept(raw: _Raw, states: dict[str, tuple[str, ...]], out: _Collector) -> Concept:
+def _loop(raw: _Raw, states: States, components: dict[str, str], out: _Collector) -> Loop | None:
+    """One loop, or None when its concepts are unknown, too few, or not on one cycle."""
+    data = raw.data
+    through = tuple(data["through"])
+    unknown = [c for c in through if c not in states]
+    for concept in unknown:
+        out.add(
+            raw,
+            f"unknown concept '{concept}'",
+            key="through",
+            fix=did_you_mean(concept, states) or "name concepts defined in [[concept]] tables",
+        )
+    if unknown:
+        return None
+    if len(through) < 2:
+        out.add(
+            raw,
+            "a loop runs through at least two concepts",
+            key="through",
+            fix="list the concepts the loop passes through",
+        )
+        return None
+    if len({components.get(c, c) for c in through}) != 1 or through[0] not in components:
+        out.add(
+            raw,
+            "the rules have no loop through all of " + ", ".join(through),
+            key="through",
+            fix="list concepts that lie on one cycle of the rule graph",
+        )
+        return None
+    return Loop(data["id"], data["title"], through, data.get("description", ""), raw.path)
+
+
+# ---------------------------------------------------------------------------
+# Concepts
+# ---------------------------------------------------------------------------
+
+
+def _concept(raw: _Raw, states: States, out: _Collector) -> Concept:
+    """One concept, from its table; its problems are reported, in the order of its keys' checks."""
     data = raw.data
     cid = data["id"]
     question = data.get("question", "")
-    kind = data.get("kind") or ("question" if question else "mechanism")
-    if kind not in KINDS:
-        out.add(
-            raw, f"unknown kind '{kind}'", key="kind", fix=did_you_mean(kind, KINDS) or "use one of " + ", ".join(KINDS)
-        )
-    if kind == "question" and not question:
-        out.add(
-            raw,
-            "kind is 'question' but there is no question text",
-            key="question",
-            fix='add question = "..." or choose another kind',
-        )
-    if question and kind != "question":
-        out.add(
-            raw,
-            f"a concept with a question has kind 'question', not '{kind}'",
-            key="kind",
-            fix='remove kind, or set kind = "question"',
-        )
-    for key in ("ask_if", "help", "aliases", "order"):
-        if key in data and not question:
-            out.add(
-                raw, f"'{key}' only makes sense on a question", key=key, fix='add question = "..." or remove ' + key
-            )
+    kind = _kind(raw, question, out)
+    _check_question_keys(raw, question, out)
     multi = data.get("multi", False)
-    exclusive = tuple(data.get("exclusive", ()))
-    if exclusive and not multi:
-        out.add(raw, "'exclusive' needs multi = true", key="exclusive", fix="add multi = true or remove exclusive")
-    for state in exclusive:
-        if state not in states[cid]:
-            out.add(
-                raw,
-                f"exclusive state '{state}' is not one of the states",
-                key="exclusive",
-                fix=did_you_mean(state, states[cid]) or "list it in states",
-            )
-    ask_if = tuple(c for c in (_condition(raw, "ask_if", text, states, out) for text in data.get("ask_if", ())) if c)
-    for cond in ask_if:
-        if cond.concept == cid:
-            out.add(
-                raw, "'ask_if' refers to the question itself", key="ask_if", fix="ask_if should name other questions"
-            )
-    label = data.get("label") or cid.replace("_", " ").capitalize()
+    exclusive = _exclusive(raw, multi, states[cid], out)
     return Concept(
         id=cid,
-        label=label,
+        label=data.get("label") or cid.replace("_", " ").capitalize(),
         states=states[cid],
         kind=kind,
         question=question,
         help=data.get("help", ""),
         description=data.get("description", ""),
         aliases=tuple(data.get("aliases", ())),
-        ask_if=ask_if,
+        ask_if=_ask_if(raw, states, out),
         multi=multi,
         exclusive=exclusive,
         order=data.get("order", 1000),
@@ -425,7 +466,71 @@ def _concept(raw: _Raw, states: dict[str, tuple[str, ...]], out: _Collector) -> 
     )
 
 
-def _condition(raw: _Raw, key: str, text: str, states: dict, out: _Collector) -> Condition | None:
+def _kind(raw: _Raw, question: str, out: _Collector) -> Kind | str:
+    """The concept's kind (by default a question if it has a question text, else
+    a mechanism); an unknown kind is reported and kept as written."""
+    text = raw.data.get("kind") or (Kind.QUESTION if question else Kind.MECHANISM)
+    kind = KIND_NAMED.get(text)
+    if kind is None:
+        out.add(
+            raw, f"unknown kind '{text}'", key="kind", fix=did_you_mean(text, Kind) or "use one of " + ", ".join(Kind)
+        )
+    if kind is Kind.QUESTION and not question:
+        out.add(
+            raw,
+            "kind is 'question' but there is no question text",
+            key="question",
+            fix='add question = "..." or choose another kind',
+        )
+    if question and kind is not Kind.QUESTION:
+        out.add(
+            raw,
+            f"a concept with a question has kind 'question', not '{text}'",
+            key="kind",
+            fix='remove kind, or set kind = "question"',
+        )
+    return text if kind is None else kind
+
+
+def _check_question_keys(raw: _Raw, question: str, out: _Collector) -> None:
+    """Report keys that only a question may have, on a concept without one."""
+    for key in ("ask_if", "help", "aliases", "order"):
+        if key in raw.data and not question:
+            out.add(
+                raw, f"'{key}' only makes sense on a question", key=key, fix='add question = "..." or remove ' + key
+            )
+
+
+def _exclusive(raw: _Raw, multi: bool, own_states: tuple[str, ...], out: _Collector) -> tuple[str, ...]:
+    """The states that exclude the others of a multi-answer question."""
+    exclusive = tuple(raw.data.get("exclusive", ()))
+    if exclusive and not multi:
+        out.add(raw, "'exclusive' needs multi = true", key="exclusive", fix="add multi = true or remove exclusive")
+    for state in exclusive:
+        if state not in own_states:
+            out.add(
+                raw,
+                f"exclusive state '{state}' is not one of the states",
+                key="exclusive",
+                fix=did_you_mean(state, own_states) or "list it in states",
+            )
+    return exclusive
+
+
+def _ask_if(raw: _Raw, states: States, out: _Collector) -> tuple[Condition, ...]:
+    """The conditions under which the question is asked: those that resolve."""
+    texts = raw.data.get("ask_if", ())
+    ask_if = tuple(c for c in (_condition(raw, "ask_if", text, states, out) for text in texts) if c)
+    for cond in ask_if:
+        if cond.concept == raw.data["id"]:
+            out.add(
+                raw, "'ask_if' refers to the question itself", key="ask_if", fix="ask_if should name other questions"
+            )
+    return ask_if
+
+
+def _condition(raw: _Raw, key: str, text: str, states: States, out: _Collector) -> Condition | None:
+    """A condition read and resolved, or None (reported) when it cannot be."""
     try:
         cond = parse_condition(text)
     except SyntaxProblem as exc:
@@ -434,7 +539,8 @@ def _condition(raw: _Raw, key: str, text: str, states: dict, out: _Collector) ->
     return cond if _resolve(raw, key, cond.concept, cond.states, states, out) else None
 
 
-def _resolve(raw: _Raw, key: str, concept: str, wanted: tuple[str, ...], states: dict, out: _Collector) -> bool:
+def _resolve(raw: _Raw, key: str, concept: str, wanted: tuple[str, ...], states: States, out: _Collector) -> bool:
+    """Whether ``concept`` is known and has every state ``wanted``; what is not is reported."""
     if concept not in states:
         out.add(
             raw,
@@ -456,7 +562,14 @@ def _resolve(raw: _Raw, key: str, concept: str, wanted: tuple[str, ...], states:
     return ok
 
 
-def _rules(raws: list[_Raw], states: dict, documents: dict, out: _Collector) -> list[Rule]:
+# ---------------------------------------------------------------------------
+# Rules
+# ---------------------------------------------------------------------------
+
+
+def _rules(raws: list[_Raw], states: States, documents: dict[str, Document], out: _Collector) -> list[Rule]:
+    """The usable rules, once each: a later rule may replace an earlier one
+    (``replaces``) but not reuse its id."""
     rules: dict[str, Rule] = {}
     replaced: dict[str, str] = {}  # replaced id -> the rule that replaces it
     for raw in raws:
@@ -465,30 +578,12 @@ def _rules(raws: list[_Raw], states: dict, documents: dict, out: _Collector) -> 
         rule = _rule(raw, states, documents, out)
         if rule is None:
             continue
-        if rule.replaces:
-            if raw.builtin:
-                out.add(raw, "built-in rules cannot use 'replaces'", key="replaces", fix="edit the rule itself")
-                continue
-            target = rules.get(rule.replaces)
-            if target is None:
-                hint = did_you_mean(rule.replaces, list(rules)) or "name a rule loaded before this file"
-                out.add(raw, f"replaces unknown rule '{rule.replaces}'", key="replaces", fix=hint)
-                continue
-            if rule.replaces in replaced:
-                out.add(
-                    raw,
-                    f"rule '{rule.replaces}' is already replaced by '{replaced[rule.replaces]}'",
-                    key="replaces",
-                    fix="replace a rule once",
-                )
-                continue
-            del rules[rule.replaces]
-            replaced[rule.replaces] = rule.id
+        if rule.replaces and not _replace(raw, rule, rules, replaced, out):
+            continue
         if rule.id in rules:
-            other = rules[rule.id]
             out.add(
                 raw,
-                f"duplicate rule id '{rule.id}' (also in {other.path})",
+                f"duplicate rule id '{rule.id}' (also in {rules[rule.id].path})",
                 key="id",
                 fix=f'choose another id, or add replaces = "{rule.id}" to change the existing rule',
             )
@@ -497,31 +592,98 @@ def _rules(raws: list[_Raw], states: dict, documents: dict, out: _Collector) -> 
     return list(rules.values())
 
 
-def _rule(raw: _Raw, states: dict, documents: dict, out: _Collector) -> Rule | None:
-    data = raw.data
-    ok = True
-    if not _RULE_ID.match(data["id"]):
+def _replace(raw: _Raw, rule: Rule, rules: dict[str, Rule], replaced: dict[str, str], out: _Collector) -> bool:
+    """Remove the rule that ``rule`` replaces from ``rules``; False (reported)
+    when it may not: a built-in file, an unknown rule, or one replaced already."""
+    if raw.builtin:
+        out.add(raw, "built-in rules cannot use 'replaces'", key="replaces", fix="edit the rule itself")
+        return False
+    if rule.replaces not in rules:
+        hint = did_you_mean(rule.replaces, list(rules)) or "name a rule loaded before this file"
+        out.add(raw, f"replaces unknown rule '{rule.replaces}'", key="replaces", fix=hint)
+        return False
+    if rule.replaces in replaced:
         out.add(
             raw,
-            f"bad rule id '{data['id']}'",
-            key="id",
-            fix="use lower-case letters, digits, '.', '-' and '_', e.g. 'topic.short-name'",
+            f"rule '{rule.replaces}' is already replaced by '{replaced[rule.replaces]}'",
+            key="replaces",
+            fix="replace a rule once",
         )
-        ok = False
-    if not data["when"]:
+        return False
+    del rules[rule.replaces]
+    replaced[rule.replaces] = rule.id
+    return True
+
+
+def _rule(raw: _Raw, states: States, documents: dict[str, Document], out: _Collector) -> Rule | None:
+    """One rule, from a table with usable keys, or None when any of its parts
+    has a problem. Every part is checked, so that every problem is reported."""
+    data = raw.data
+    id_ok = _check_rule_id(raw, out)
+    sizes_ok = _check_not_empty(raw, out)
+    when, when_ok = _when(raw, states, out)
+    then, then_ok = _then(raw, states, out)
+    strength = _strength(raw, out)
+    sources, sources_ok = _sources(raw, documents, out)
+    own_ok = _check_own_condition(raw, when, then, out)
+    absence_ok = _check_absence(raw, when, then, out)
+    if strength is None or not (id_ok and sizes_ok and when_ok and then_ok and sources_ok and own_ok and absence_ok):
+        return None
+    return Rule(
+        id=data["id"],
+        title=data["title"],
+        when=when,
+        then=then,
+        strength=strength,
+        sources=sources,
+        path=raw.path,
+        replaces=data.get("replaces", ""),
+    )
+
+
+def _check_rule_id(raw: _Raw, out: _Collector) -> bool:
+    """Whether the rule's id has the shape of one (reported if not)."""
+    if RULE_ID.match(raw.data["id"]):
+        return True
+    out.add(
+        raw,
+        f"bad rule id '{raw.data['id']}'",
+        key="id",
+        fix="use lower-case letters, digits, '.', '-' and '_', e.g. 'topic.short-name'",
+    )
+    return False
+
+
+def _check_not_empty(raw: _Raw, out: _Collector) -> bool:
+    """Whether the rule has at least one condition and one conclusion (reported if not)."""
+    ok = True
+    if not raw.data["when"]:
         out.add(raw, "'when' is empty", key="when", fix='add at least one condition, e.g. when = ["concept = state"]')
         ok = False
-    if not data["then"]:
+    if not raw.data["then"]:
         out.add(raw, "'then' is empty", key="then", fix='add at least one conclusion, e.g. then = ["concept = state"]')
         ok = False
+    return ok
+
+
+def _when(raw: _Raw, states: States, out: _Collector) -> tuple[tuple[Condition, ...], bool]:
+    """The rule's conditions that resolve, and whether all of them did."""
     when = []
-    for text in data["when"]:
+    ok = True
+    for text in raw.data["when"]:
         cond = _condition(raw, "when", text, states, out)
-        ok = ok and cond is not None
-        if cond is not None:
+        if cond is None:
+            ok = False
+        else:
             when.append(cond)
+    return tuple(when), ok
+
+
+def _then(raw: _Raw, states: States, out: _Collector) -> tuple[tuple[Fact, ...], bool]:
+    """The rule's conclusions that resolve, and whether all of them did, once each."""
     then = []
-    for text in data["then"]:
+    ok = True
+    for text in raw.data["then"]:
         try:
             fact = parse_fact(text)
         except SyntaxProblem as exc:
@@ -535,28 +697,36 @@ def _rule(raw: _Raw, states: dict, documents: dict, out: _Collector) -> Rule | N
     if len(set(then)) != len(then):
         out.add(raw, "'then' lists a conclusion twice", key="then", fix="list each conclusion once")
         ok = False
+    return tuple(then), ok
+
+
+def _strength(raw: _Raw, out: _Collector) -> Strength | None:
+    """The rule's strength, or None (reported) when it is not one a rule may have."""
+    text = raw.data["strength"]
     names = [s.label for s in Strength.for_rules()]
-    strength = Strength.POSSIBLE
-    if data["strength"] == Strength.GIVEN.label:
+    if text == Strength.GIVEN.label:
         out.add(
             raw,
             "'given' is the strength of the user's answers; a rule cannot use it",
             key="strength",
             fix="use one of " + ", ".join(names),
         )
-        ok = False
-    elif data["strength"] not in names:
+        return None
+    if text not in names:
         out.add(
             raw,
-            f"unknown strength '{data['strength']}'",
+            f"unknown strength '{text}'",
             key="strength",
-            fix=did_you_mean(data["strength"], names) or "use one of " + ", ".join(names),
+            fix=did_you_mean(text, names) or "use one of " + ", ".join(names),
         )
-        ok = False
-    else:
-        strength = Strength.parse(data["strength"])
-    sources = []
-    if not data["sources"]:
+        return None
+    return Strength.parse(text)
+
+
+def _sources(raw: _Raw, documents: dict[str, Document], out: _Collector) -> tuple[tuple[SourceRef, ...], bool]:
+    """The rule's sources that cite a known document, and whether all of them did."""
+    ok = True
+    if not raw.data["sources"]:
         out.add(
             raw,
             "'sources' is empty",
@@ -564,44 +734,68 @@ def _rule(raw: _Raw, states: dict, documents: dict, out: _Collector) -> Rule | N
             fix='cite at least one sentence: { document = "...", quote = "..." }',
         )
         ok = False
-    for item in data["sources"]:
-        sub = _Raw(raw.kind, dict(item), raw.path, raw.builtin)
-        sub.data.setdefault("id", raw.ident)  # so problems name the rule
-        if not _check_keys(sub, SOURCE_KEYS, _Prefixed(out, "sources"), internal=("id",)):
+    sources = []
+    for item in raw.data["sources"]:
+        source = _source(raw, item, documents, out)
+        if source is None:
             ok = False
-            continue
-        if item["document"] not in documents:
-            out.add(
-                raw,
-                f"unknown document '{item['document']}'",
-                key="sources",
-                fix=did_you_mean(item["document"], documents) or "declare it in a [[document]] table",
-            )
-            ok = False
-            continue
-        sources.append(SourceRef(item["document"], " ".join(item["quote"].split())))
+        else:
+            sources.append(source)
+    return tuple(sources), ok
+
+
+def _source(raw: _Raw, item: dict, documents: dict[str, Document], out: _Collector) -> SourceRef | None:
+    """One { document, quote } of a rule, its quote's spacing made single, or
+    None (reported, under the key 'sources') when it cannot be used."""
+    sub = _Raw(raw.kind, dict(item), raw.path, raw.builtin)
+    sub.data.setdefault("id", raw.ident)  # so problems name the rule
+    if not _check_keys(sub, SOURCE_KEYS, _Prefixed(out, "sources"), internal=("id",)):
+        return None
+    if item["document"] not in documents:
+        out.add(
+            raw,
+            f"unknown document '{item['document']}'",
+            key="sources",
+            fix=did_you_mean(item["document"], documents) or "declare it in a [[document]] table",
+        )
+        return None
+    return SourceRef(item["document"], " ".join(item["quote"].split()))
+
+
+def _check_own_condition(raw: _Raw, when: tuple[Condition, ...], then: tuple[Fact, ...], out: _Collector) -> bool:
+    """Whether no conclusion is accepted by one of the rule's own (positive)
+    conditions, which would let the rule justify it by itself (reported)."""
+    ok = True
     for fact in then:
         own = next((c for c in when if not c.negated and fact in c.facts()), None)
-        if own is not None and len(own.states) == 1:
+        if own is None:
+            continue
+        ok = False
+        if len(own.states) == 1:
             out.add(
                 raw,
                 f"concludes its own condition '{fact}'",
                 key="then",
                 fix="a rule cannot conclude what it needs; remove the conclusion or the condition",
             )
-            ok = False
-        elif own is not None:
-            others = ", ".join(s for s in own.states if s != fact.state)
-            out.add(
-                raw,
-                f"concludes '{fact}', which its own condition '{own}' accepts",
-                key="then",
-                fix=f"it would justify the fact by itself; narrow the condition to {own.concept} in [{others}]"
-                if "," in others
-                else f"it would justify the fact by itself; write {own.concept} = {others}",
-            )
-            ok = False
+            continue
+        others = ", ".join(s for s in own.states if s != fact.state)
+        out.add(
+            raw,
+            f"concludes '{fact}', which its own condition '{own}' accepts",
+            key="then",
+            fix=f"it would justify the fact by itself; narrow the condition to {own.concept} in [{others}]"
+            if "," in others
+            else f"it would justify the fact by itself; write {own.concept} = {others}",
+        )
+    return ok
+
+
+def _check_absence(raw: _Raw, when: tuple[Condition, ...], then: tuple[Fact, ...], out: _Collector) -> bool:
+    """Whether no conclusion is one of the facts a 'not' condition of the rule
+    requires to be absent (reported)."""
     negated = {f for c in when if c.negated for f in c.facts()}
+    ok = True
     for fact in then:
         if fact in negated:
             out.add(
@@ -611,29 +805,7 @@ def _rule(raw: _Raw, states: dict, documents: dict, out: _Collector) -> Rule | N
                 fix="remove the 'not' condition or the conclusion",
             )
             ok = False
-    if not ok:
-        return None
-    return Rule(
-        id=data["id"],
-        title=data["title"],
-        when=tuple(when),
-        then=tuple(then),
-        strength=strength,
-        sources=tuple(sources),
-        path=raw.path,
-        replaces=data.get("replaces", ""),
-    )
-
-
-class _Prefixed:
-    """Adds problems found in a sub-table under the parent's key."""
-
-    def __init__(self, out: _Collector, prefix: str):
-        self.out = out
-        self.prefix = prefix
-
-    def add(self, raw, message, *, key="", fix="", path=""):
-        self.out.add(raw, message, key=f"{self.prefix}.{key}" if key else self.prefix, fix=fix, path=path)
+    return ok
 
 
 __all__ = ["build", "load"]

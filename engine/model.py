@@ -47,6 +47,8 @@ class Kind(enum.StrEnum):
     ADVICE = "advice"
 
 
+# each kind by the word a rule file (or a cache) writes for it
+KIND_NAMED: dict[str, Kind] = {kind.value: kind for kind in Kind}
 # the kinds the rules conclude, in the order conclusions are shown and ranked
 DERIVED_KINDS: tuple[Kind, ...] = (Kind.MECHANISM, Kind.OUTCOME, Kind.ADVICE)
 

@@ -11,8 +11,15 @@ import re
 
 from .model import Condition, Fact
 
-IDENT = r"[a-z][a-z0-9_]*"
-STATE = r"[a-z0-9][a-z0-9_]*"
+# The id patterns, each defined here only; the loader checks ids against them.
+IDENT = r"[a-z][a-z0-9_]*"  # a concept id: snake_case, starting with a letter
+STATE = r"[a-z0-9][a-z0-9_]*"  # a state of a concept
+NAME = r"[a-z0-9][a-z0-9_.-]*"  # a rule or document id: 'topic.short-name', 'my-article'
+
+# The same, for a whole text (as ``re.match`` with ``$``, which also lets a final newline pass)
+CONCEPT_ID = re.compile(rf"^{IDENT}$")
+STATE_NAME = re.compile(rf"^{STATE}$")
+RULE_ID = DOCUMENT_ID = re.compile(rf"^{NAME}$")
 
 _CONDITION = re.compile(
     rf"""^\s*(?P<not>not\s+)?(?P<concept>{IDENT})\s*

@@ -15,6 +15,7 @@ import pytest
 from cofactor.cli import BUILTIN_RULES
 from cofactor.engine import KnowledgeBaseError, kbcache, load
 from cofactor.engine import loader as loader_module
+from cofactor.engine.model import Kind
 
 ROOT = BUILTIN_RULES.parent
 
@@ -58,6 +59,7 @@ def test_the_round_trip_keeps_every_field(kb):
     assert kbcache.from_data(json.loads(json.dumps(kbcache.to_data(kb)))) == kb
     again = kbcache.from_data(json.loads(json.dumps(kbcache.to_data(kb))))
     assert [type(r.strength) for r in again.rules] == [type(r.strength) for r in kb.rules]
+    assert {type(c.kind) for c in again.concepts.values()} == {Kind}
     assert again.loops == kb.loops and again.strata == kb.strata and again.files == kb.files
 
 
