@@ -669,7 +669,7 @@ def batch(ctx, file, output, input_format, output_format, jobs, as_json, rules):
     JSON file of named cases ([alice] tables); '-' reads standard input.
 
     The results keep the input's order: one consultation's JSON object per
-    line, its row or case first, or a CSV table of each case's answers and
+    line, naming its row or case, or a CSV table of each case's answers and
     conclusions. A case that cannot be read is reported on standard error
     with its row, the others are still written, and the exit status is 1.
     A large batch uses every core; progress shows on a terminal.
