@@ -129,7 +129,7 @@ def machine() -> dict:
         )
     except (OSError, StopIteration):
         model = platform.processor()
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in ("cofactor", "experta", "click", "clipspy"):
         try:
             versions[name] = importlib.metadata.version(name)
@@ -191,14 +191,16 @@ def startup(*, rounds: int) -> dict:
 
 def builtin(available, *, rounds: int) -> dict:
     kb = load([BUILTIN_RULES], display_root=BUILTIN_RULES.parent)
-    builds = interleaved({e.name: (lambda e=e, kb=kb: e.build(kb)) for e in available}, rounds=rounds, calls=3)
+    build = {e.name: (lambda e=e, kb=kb: e.build(kb)) for e in available}  # a local: see interleaved
+    builds = interleaved(build, rounds=rounds, calls=3)
     built = {e.name: e.build(kb) for e in available}
     out: dict = {"rules": len(kb.rules), "build": builds}
     for label, pairs in (("one answer", ONE_ANSWER), ("six answers", SIX_ANSWERS)):
         answers = answer_io.build(kb, pairs)
         agree([answers], available, built)
+        consult = {e.name: (lambda e=e, answers=answers: built[e.name].run(answers)) for e in available}
         figures = interleaved(
-            {e.name: (lambda e=e, answers=answers: built[e.name].run(answers)) for e in available},
+            consult,  # a local: see interleaved
             rounds=rounds,
             calls=200,
             setup=fresh(available, built, kb),
@@ -253,9 +255,8 @@ def synthetic_sizes(available, *, rounds: int, quick: bool) -> dict:
         cases = synthetic.cases(kb, 40 if size <= 200 else 24)[: (12 if quick else None)]
         few = cases[: {50: 40, 200: 40, 1000: 8, 5000: 3}[size]]
         slow = size >= 1000
-        builds = interleaved(
-            {e.name: (lambda e=e, kb=kb: e.build(kb)) for e in available}, rounds=3 if slow else rounds
-        )
+        build = {e.name: (lambda e=e, kb=kb: e.build(kb)) for e in available}  # a local: see interleaved
+        builds = interleaved(build, rounds=3 if slow else rounds)
         built = {e.name: e.build(kb) for e in available}
         checked = agree(few, available, built) + agree(
             cases[len(few) :], [e for e in available if e.name != "experta"], built
@@ -289,8 +290,9 @@ def synthetic_sizes(available, *, rounds: int, quick: bool) -> dict:
 
 def _per_case(chosen, built: dict, kb, cases, rounds: int) -> dict:
     """Seconds per case of each engine, running all ``cases`` each round."""
+    run_all = {e.name: (lambda e=e: [built[e.name].run(c) for c in cases]) for e in chosen}
     figures = interleaved(
-        {e.name: (lambda e=e: [built[e.name].run(c) for c in cases]) for e in chosen},
+        run_all,  # a local: see interleaved
         rounds=rounds,
         setup=fresh(chosen, built, kb),
     )
@@ -335,8 +337,9 @@ def batch(available, *, rounds: int, quick: bool) -> dict:
     built = {e.name: e.build(kb) for e in available}
     sample = {e.name: cases[: (200 if e.name == "experta" else 500) // (4 if quick else 1)] for e in available}
     agree(sample["experta"], available, built)
+    run_sample = {e.name: (lambda e=e: [built[e.name].run(c) for c in sample[e.name]]) for e in available}
     throughput = interleaved(
-        {e.name: (lambda e=e: [built[e.name].run(c) for c in sample[e.name]]) for e in available},
+        run_sample,  # a local: see interleaved
         rounds=rounds,
         setup=fresh(available, built, kb),
     )

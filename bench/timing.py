@@ -21,7 +21,12 @@ def interleaved(
     """Seconds per call of each candidate: ``rounds`` rounds, each candidate
     ``calls`` times in a row per round, the order rotated each round;
     ``setup[name]``, if given, runs (untimed) before each of its rounds.
-    Returns ``{name: {"median": s, "samples": [s, ...]}}``."""
+    Returns ``{name: {"median": s, "samples": [s, ...]}}``.
+
+    A candidate made in a loop binds the loop's value as a default argument
+    (``lambda e=e: ...``); the callers build such a mapping in a local first,
+    since mypy infers a lambda with default arguments on its own but cannot
+    fit it to the ``Callable[[], object]`` expected here."""
     names = list(candidates)
     samples: dict[str, list[float]] = {name: [] for name in names}
     for round_ in range(rounds):
@@ -54,7 +59,8 @@ def processes(
     for argv in commands.values():
         for _ in range(warmup):
             run(argv)
-    return interleaved({name: (lambda argv=argv: run(argv)) for name, argv in commands.items()}, rounds=rounds)
+    candidates = {name: (lambda argv=argv: run(argv)) for name, argv in commands.items()}  # a local: see interleaved
+    return interleaved(candidates, rounds=rounds)
 
 
 def summary(values: list[float]) -> dict:

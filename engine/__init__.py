@@ -11,6 +11,7 @@ importing one module of the engine does not import all of them.
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 # The project's version: the one place it is written (pyproject.toml reads it).
@@ -44,20 +45,31 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     """``from cofactor.engine import Reasoner`` imports the module that
     defines it, and only that one (and what it needs)."""
     where = _EXPORTS.get(name)
+    module: ModuleType
     if where == "answers":
-        from . import answers as module
+        from . import answers
+
+        module = answers
     elif where == "errors":
-        from . import errors as module
+        from . import errors
+
+        module = errors
     elif where == "loader":
-        from . import loader as module
+        from . import loader
+
+        module = loader
     elif where == "model":
-        from . import model as module
+        from . import model
+
+        module = model
     elif where == "reasoning":
-        from . import reasoning as module
+        from . import reasoning
+
+        module = reasoning
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(module, name)

@@ -37,6 +37,7 @@ import logging
 from collections.abc import Callable, Iterable
 from itertools import product
 from operator import itemgetter
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .errors import ReasoningError
 from .model import Fact, KnowledgeBase, Rule
@@ -95,7 +96,17 @@ def _import_experta():
     return experta
 
 
-experta = _import_experta()
+if TYPE_CHECKING:
+    # experta ships no type information (mypy takes it as Any), but it must be
+    # seen as the module, not as the value ``_import_experta`` returns, for its
+    # classes to be usable as base classes
+    import experta
+    import experta.abstract
+    import experta.activation
+    import experta.agenda
+    import experta.factlist
+else:
+    experta = _import_experta()
 
 
 class _Datum(experta.Fact):
@@ -147,6 +158,8 @@ class IndexedFactList(experta.factlist.FactList):
     entered directly, as is experta's initial fact (no fields at all). Any
     other fact takes experta's own way.
     """
+
+    last_index: int  # set by experta's FactList
 
     @staticmethod
     def _get_fact_id(fact):
@@ -333,6 +346,9 @@ class IndexedMatcher(experta.abstract.Matcher):
         tables = self._index.setdefault(pattern.fact_class, [])
         table = next((t for names, _, t in tables if names == pattern.names), None)
         if table is None:
+            # called with a fact only, for the key of the table (``...``: the
+            # lambda's default argument does not fit a one-argument Callable)
+            getter: Callable[..., tuple[Any, ...]]
             if not pattern.names:
                 getter = _no_fields
             elif len(pattern.names) == 1:
@@ -571,7 +587,7 @@ class ScalingEngine(experta.KnowledgeEngine):
         self.datum = _Datums().__getitem__
 
     def get_rules(self):
-        rules = []
+        rules: list[experta.Rule] = []
         for cls in reversed(type(self).__mro__):
             rules.extend(v for v in vars(cls).values() if isinstance(v, experta.Rule))
         return rules
@@ -650,6 +666,18 @@ def compile_rules(kb: KnowledgeBase) -> dict[str, object]:
     }
 
 
+class _Firing(Protocol):
+    """A rule's function as compiled here: called with the engine and the
+    matched facts, and carrying the rule it was compiled from (read back from
+    experta's ``Rule._wrapped`` by :func:`_waiting`)."""
+
+    __name__: str
+    cofactor_index: int
+    cofactor_rule: Rule
+
+    def __call__(self, engine: Any, **matched: Any) -> None: ...
+
+
 def _compile_rule(index: int, rule: Rule, stratum: int):
     patterns = []
     bound = []
@@ -682,9 +710,10 @@ def _compile_rule(index: int, rule: Rule, stratum: int):
             if new:
                 engine.declare(*map(engine.datum, new))
 
-    fire.cofactor_index = index
-    fire.cofactor_rule = rule
-    fire.__name__ = rule.id
+    tagged = cast(_Firing, fire)
+    tagged.cofactor_index = index
+    tagged.cofactor_rule = rule
+    tagged.__name__ = rule.id
     return experta.Rule(*patterns, salience=-stratum)(fire)
 
 
