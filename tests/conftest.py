@@ -16,7 +16,24 @@ from cofactor.engine import Reasoner, load
 from cofactor.engine import answers as answer_io
 
 PROJECT = Path(__file__).resolve().parents[1]
+# The shared folder beside the project: the source texts and the contract's
+# scenarios. CI always has it; a clone of the project alone does not.
 SHARED = PROJECT.parent / "shared"
+
+
+def needs_shared(path: Path) -> Path:
+    """Return `path`, a file under ../shared, for a test that reads it.
+
+    When it is missing the test is skipped with a one-line reason, or fails
+    when the environment variable CI is set (CI always has ../shared, so a
+    missing file there is an error, never a silent skip). Every test that
+    reads anything under ../shared goes through here."""
+    if not path.exists():
+        name = f"../shared/{path.relative_to(SHARED).as_posix()}" if path.is_relative_to(SHARED) else str(path)
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is missing: CI must have ../shared beside the project", pytrace=False)
+        pytest.skip(f"{name} is absent: ../shared is not beside the project (with CI set, this fails)")
+    return path
 
 
 def pytest_configure(config):
@@ -56,8 +73,9 @@ def runner():
 def invoke(runner):
     """Run the CLI; success-path callers get exceptions raised, not hidden."""
 
-    def run(*args, input=None, expect=0):
-        result = runner.invoke(cli, list(args), input=input, catch_exceptions=expect != 0)
+    def run(*args, input=None, expect=0, color=False):
+        # color=True keeps the styles (bold, red...) a terminal would show
+        result = runner.invoke(cli, list(args), input=input, catch_exceptions=expect != 0, color=color)
         assert result.exit_code == expect, (result.exit_code, result.stdout, result.stderr)
         if expect != 0:
             # a deliberate exit, never an exception escaping the program

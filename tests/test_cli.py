@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from conftest import facts_of
@@ -16,16 +17,29 @@ COMMANDS = ["consult", "how", "why-not", "what-if", "trace", "rules", "concepts"
 @pytest.mark.parametrize("flag", ["-h", "--help"])
 def test_help_of_every_command_ends_with_examples(invoke, command, flag):
     result = invoke(command, flag)
-    assert f"Usage: cofactor {command}" in result.stdout
-    tail = result.stdout.split("Examples:")[-1]
-    assert "Examples:" in result.stdout and f"cofactor {command}" in tail
+    assert result.stdout.startswith(f"Usage: cofactor {command} [OPTIONS]")
+    assert result.stderr == ""
+    # the description's last paragraph: "Examples:", then only examples of this command
+    description, options = result.stdout.split("\n\nOptions:\n")
+    head, examples = description.split("\n\n  Examples:\n")
+    assert "Examples:" not in head
+    lines = examples.splitlines()
+    assert len(lines) >= 2
+    # each an indented command line running this command, e.g. "cofactor --rules my.toml rules"
+    for line in lines:
+        assert line.startswith("    ") and not line.startswith("     "), line
+        words = line.split()
+        assert "cofactor" in words and command in words[words.index("cofactor") + 1 :], line
+    assert options.rstrip().endswith("Show this message and exit.")  # and nothing after the options
 
 
 def test_group_help_lists_every_command(invoke):
     result = invoke("--help")
-    for command in COMMANDS:
-        assert command in result.stdout
-    assert "Examples:" in result.stdout
+    listed = result.stdout.split("\nCommands:\n")[1].splitlines()
+    assert [line.split()[0] for line in listed] == sorted(COMMANDS)
+    examples = result.stdout.split("\n  Examples:\n")[1].split("\n\n")[0].splitlines()
+    assert examples[0] == "    cofactor consult"
+    assert all(line.startswith("    cofactor ") for line in examples)
 
 
 def test_every_command_is_registered():
@@ -33,7 +47,11 @@ def test_every_command_is_registered():
 
 
 def test_version(invoke):
-    assert invoke("--version").stdout.startswith("cofactor ")
+    from cofactor.engine import __version__
+
+    assert re.fullmatch(r"\d+\.\d+\.\d+\S*", __version__)
+    result = invoke("--version")
+    assert (result.stdout, result.stderr) == (f"cofactor {__version__}\n", "")
 
 
 def test_consult_json_shape(invoke_json):
@@ -126,7 +144,12 @@ def test_how_shows_the_chain_through_pth_with_quotes(invoke):
     ]:
         assert step in out
     assert '"Severe magnesium deficiency impairs PTH production and release"' in out
-    assert "[established]" in out and "your answer" in out
+    # from the conclusion down to the answer, in that order
+    lines = out.splitlines()
+    assert lines[0] == "blood_calcium=low  (Blood calcium: low)  [established]"
+    facts = [line.split("└─ ")[1].split("  ")[0] for line in lines if "└─ " in line and "by rule" not in line]
+    assert facts == ["functional_hypoparathyroidism=present", "pth_secretion=impaired", "magnesium_status=severely_low"]
+    assert "   └─ magnesium_status=severely_low  [your answer]" in out
 
 
 def test_how_json_tree(invoke_json):
@@ -180,15 +203,36 @@ def test_rules_json_lists_the_whole_knowledge_base(invoke_json, kb):
         assert all(s["document"] in ("mg-calcium", "mg-vitamin-d") for s in rule["sources"])
 
 
-def test_rules_text_and_filter(invoke):
+def test_rules_text_and_filter(invoke, invoke_json):
     out = invoke("rules", "--concept", "pth_secretion").stdout
-    assert "pth.severe-deficiency-impairs-secretion" in out
-    assert "bone.low-density-raises-osteoporosis-risk" not in out
+    # exactly the rules that use or conclude pth_secretion, each headed by id, strength and file
+    every = invoke_json("rules")
+    expected = sorted(
+        (r["id"], r["strength"], r["file"])
+        for r in every
+        if "pth_secretion" in {c["concept"] for c in r["conditions"] + r["conclusions"]}
+    )
+    *blocks, count = out.strip().split("\n\n")
+    assert count == f"{len(expected)} rules"
+    headers = [block.splitlines()[0].split("  ") for block in blocks]
+    assert sorted((h[0], h[1].strip("[]"), h[2]) for h in headers) == expected
+    assert ("pth.severe-deficiency-impairs-secretion", "established", "rules/pth.toml") in expected
+    assert len(expected) < len(every)
+    assert (
+        "pth.severe-deficiency-impairs-secretion  [established]  rules/pth.toml\n"
+        "  Severe magnesium deficiency impairs PTH secretion\n"
+        "  when  magnesium_status = severely_low\n"
+        "  then  pth_secretion=impaired\n"
+    ) in out
 
 
 def test_concepts_text_and_json(invoke, invoke_json):
     out = invoke("concepts").stdout
-    assert "magnesium_status" in out and "severely_low" in out
+    assert out.startswith(
+        "Questions (asked in this order)\n"
+        "  magnesium_status  Magnesium status: severely_low, low, adequate, high\n"
+        "      asks: What is your magnesium status (from a blood test, or your best estimate)?\n"
+    )
     data = invoke_json("concepts")
     by_id = {c["id"]: c for c in data}
     assert by_id["magnesium_status"]["kind"] == "question"
@@ -241,8 +285,10 @@ def test_bad_values_exit_2_with_one_clear_line(invoke, args, expected):
 
 def test_unknown_command_and_option_exit_2(invoke):
     result = invoke("consul", expect=2)
-    assert "consult" in result.stderr  # click suggests the command
-    invoke("consult", "--no-such-option", expect=2)
+    # click suggests the command; one line
+    assert result.stderr == "Error: No such command 'consul'. Did you mean 'consult'? (see 'cofactor --help')\n"
+    result = invoke("consult", "--no-such-option", expect=2)
+    assert result.stderr == "Error: No such option '--no-such-option'. (see 'cofactor consult --help')\n"
 
 
 @pytest.mark.parametrize(
@@ -257,11 +303,14 @@ def test_bad_answers_files_exit_2(invoke, tmp_path, content, expected):
     path = tmp_path / ("case.json" if content.startswith(("{", "[")) else "case.toml")
     path.write_text(content, encoding="utf-8")
     result = invoke("consult", "--no-input", "--answers", str(path), expect=2)
+    assert result.stderr.startswith("Error: answers file")
     assert expected in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_answers_file_that_is_a_folder_exits_2(invoke, tmp_path):
-    assert "is a folder" in invoke("consult", "--no-input", "--answers", str(tmp_path), expect=2).stderr
+    result = invoke("consult", "--no-input", "--answers", str(tmp_path), expect=2)
+    assert result.stderr == f"Error: answers file '{tmp_path}' is a folder; name a .toml or .json file\n"
 
 
 def test_bad_rule_file_exits_1_naming_file_rule_and_fix(invoke, tmp_path):

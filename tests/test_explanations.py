@@ -69,9 +69,20 @@ def test_why_not_a_fact_that_holds_points_at_how(invoke, invoke_json):
 def test_why_not_when_no_answer_could_make_it_hold(invoke):
     # an answer is never overridden: with adequate magnesium given, the loop cannot make it low
     out = invoke("why-not", "blood_calcium=low", "-a", "magnesium_status=adequate").stdout
-    assert "smallest change" in out  # changing the answer itself would
+    assert "[NO] magnesium_status = severely_low: answered otherwise (you answered adequate)" in out
+    # changing the answer itself would
+    assert out.endswith(
+        "\nThe smallest change of answers that would make it hold:\n"
+        "  - magnesium_status=severely_low (instead of adequate)\n"
+    )
     out = invoke("why-not", "magnesium_status=high").stdout
-    assert "It is a question, not a conclusion" in out
+    assert out == (
+        "magnesium_status=high (Magnesium status: high) was not concluded from these answers.\n"
+        "It is a question, not a conclusion: answer it with -a magnesium_status=high.\n"
+        "\n"
+        "The smallest change of answers that would make it hold:\n"
+        "  - magnesium_status=high (not answered now)\n"
+    )
 
 
 def test_why_not_finds_a_change_through_a_not_condition(invoke_json):
@@ -137,11 +148,16 @@ def test_what_if_strength_changes_and_unknown_removes_an_answer(invoke_json):
 
 
 def test_what_if_needs_a_change(invoke):
-    assert "Missing option" in invoke("what-if", "-a", "magnesium_status=low", expect=2).stderr
+    result = invoke("what-if", "-a", "magnesium_status=low", expect=2)
+    assert result.stderr == "Error: Missing option '-c' / '--change'. (see 'cofactor what-if --help')\n"
 
 
 def test_what_if_with_a_bad_change_exits_2(invoke):
-    assert "did you mean 'low'" in invoke("what-if", "--change", "magnesium_status=lwo", expect=2).stderr
+    result = invoke("what-if", "--change", "magnesium_status=lwo", expect=2)
+    assert result.stderr == (
+        "Error: 'lwo' is not a state of 'magnesium_status'; did you mean 'low'? "
+        "Allowed: severely_low, low, adequate, high, unknown.\n"
+    )
 
 
 # --- trace -----------------------------------------------------------------------
@@ -170,12 +186,11 @@ def test_trace_json_and_agenda(invoke_json, invoke):
     assert first["matched"] == [{"concept": "magnesium_status", "state": "low"}]
     assert first["agenda"] and all({"rule", "facts"} <= set(a) for a in first["agenda"])
     assert steps[-1]["agenda"] == []
-    # the rule that fires next was waiting at the head of the agenda
-    assert all(
-        a["agenda"][0]["rule"] == b["rule"]
-        for a, b in zip(steps, steps[1:], strict=False)
-        if a["agenda"] and not a["added"]
-    )
+    # after a firing that added nothing, the rule that fires next was waiting at
+    # the head of the agenda (there are such firings here: the check is not empty)
+    pairs = [(a["agenda"][0]["rule"], b["rule"]) for a, b in zip(steps, steps[1:], strict=False) if not a["added"]]
+    assert pairs
+    assert [head for head, _ in pairs] == [fired for _, fired in pairs]
     assert "agenda (" in invoke("trace", "-a", "magnesium_status=low", "--agenda").stdout
 
 
@@ -197,9 +212,12 @@ def test_trace_is_the_same_every_time(invoke):
 
 def test_a_conclusion_names_its_weakest_link_with_the_hedged_quote(invoke, invoke_json):
     out = invoke("consult", "--no-input", "-a", "magnesium_rich_foods=rarely").stdout
-    density = out.split("Bone mineral density: reduced  [possible]")[1].split("\n")[2]
-    assert density.strip().startswith('possible, because "')
-    assert "linked to lower bone mineral density" in density or "associated with" in density
+    density = out.split("Bone mineral density: reduced  [possible]\n")[1].splitlines()[:2]
+    assert density == [
+        "       because Magnesium-rich foods in the diet: rarely [bone.low-magnesium-intake-lower-density]",
+        '       possible, because "low intake is linked to lower bone mineral density." (mg-calcium)'
+        " [bone.low-magnesium-intake-lower-density]",
+    ]
     data = invoke_json("consult", "--no-input", "-a", "magnesium_rich_foods=rarely")
     by = {c["concept"]: c for c in data["conclusions"]}
     link = by["osteoporosis_risk"]["weakest_link"]
@@ -262,14 +280,15 @@ def test_the_loop_is_named_in_consult(invoke, invoke_json, answers):
     out = invoke("consult", "--no-input", *answers).stdout
     assert "Loop: these conclusions go round the magnesium-vitamin D loop" in out
     chain = out.split("the magnesium-vitamin D loop: ")[1].splitlines()[0].split(" -> ")
-    assert chain[0] == chain[-1]
-    order = [
+    # round the loop once, from where these answers enter it (the ratio impairs
+    # vitamin D activation) back to it
+    assert chain == [
         "vitamin_d_activation=impaired",
         "active_vitamin_d=low",
         "intestinal_magnesium_absorption=reduced",
         "magnesium_status=low",
+        "hepatic_25_hydroxylation=impaired",
+        "vitamin_d_activation=impaired",
     ]
-    positions = [chain.index(f) for f in order]
-    assert positions == sorted(positions) or chain[0] == "magnesium_status=low"
     data = invoke_json("consult", "--no-input", *answers)
     assert data["loops"][0]["loop"] == "magnesium-vitamin-d"
