@@ -11,6 +11,7 @@ same order, the one that more live rules use comes first.
 
 from __future__ import annotations
 
+import enum
 from collections import deque
 from functools import cached_property
 from typing import NamedTuple
@@ -122,11 +123,18 @@ class Outlook:
         return None
 
 
+class SkipReason(enum.StrEnum):
+    """Why a question was not asked."""
+
+    ASK_IF = "ask_if"  # its ask_if conditions do not hold
+    NO_LONGER_MATTERS = "no longer matters"  # no rule using it can still change a conclusion
+
+
 class Skipped(NamedTuple):
     """A question that was not asked, and why."""
 
     concept: Concept
-    reason: str  # "ask_if" or "no longer matters"
+    reason: SkipReason
     detail: str
 
 
@@ -159,7 +167,7 @@ def skipped(case: Case) -> list[Skipped]:
             continue
         failing = [c for c in q.ask_if if not c.holds(known)]
         if failing:
-            out.append(Skipped(q, "ask_if", "asked only if " + "; ".join(str(c) for c in failing)))
+            out.append(Skipped(q, SkipReason.ASK_IF, "asked only if " + "; ".join(str(c) for c in failing)))
             continue
         if outlook.live_rules(q.id):
             continue
@@ -173,5 +181,5 @@ def skipped(case: Case) -> list[Skipped]:
         detail = "no rule using it can still change a conclusion"
         if reasons:
             detail += ": " + "; ".join(reasons)
-        out.append(Skipped(q, "no longer matters", detail))
+        out.append(Skipped(q, SkipReason.NO_LONGER_MATTERS, detail))
     return out

@@ -162,7 +162,7 @@ def consultation(summary: Summary, label: Json | None = None, disclaimer: str | 
     out = _document(
         **(label or {}),
         **_case(summary.case, summary.conclusions),
-        not_asked=[{"concept": s.concept.id, "reason": s.reason, "detail": s.detail} for s in summary.not_asked],
+        not_asked=[{"concept": s.concept.id, "reason": str(s.reason), "detail": s.detail} for s in summary.not_asked],
         loops=[
             {"loop": m.loop.id if m.loop else None, "title": m.loop.title if m.loop else None, "facts": facts(m.facts)}
             for m in summary.loops
