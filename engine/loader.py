@@ -466,9 +466,10 @@ def _concept(raw: _Raw, states: States, out: _Collector) -> Concept:
     )
 
 
-def _kind(raw: _Raw, question: str, out: _Collector) -> Kind | str:
+def _kind(raw: _Raw, question: str, out: _Collector) -> Kind:
     """The concept's kind (by default a question if it has a question text, else
-    a mechanism); an unknown kind is reported and kept as written."""
+    a mechanism); an unknown kind is reported (the knowledge base then does not
+    load) and stands as a mechanism meanwhile."""
     text = raw.data.get("kind") or (Kind.QUESTION if question else Kind.MECHANISM)
     kind = KIND_NAMED.get(text)
     if kind is None:
@@ -489,7 +490,7 @@ def _kind(raw: _Raw, question: str, out: _Collector) -> Kind | str:
             key="kind",
             fix='remove kind, or set kind = "question"',
         )
-    return text if kind is None else kind
+    return Kind.MECHANISM if kind is None else kind
 
 
 def _check_question_keys(raw: _Raw, question: str, out: _Collector) -> None:

@@ -84,7 +84,7 @@ def test_the_cli_reasons_only_through_the_engine():
 
 def _runtime_imports(tree: ast.Module):
     """(module, names) of each import outside ``if TYPE_CHECKING:``."""
-    hidden = set()
+    hidden: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
             hidden.update(id(n) for n in ast.walk(node))

@@ -60,7 +60,7 @@ def test_very_long_values_are_cut_in_messages():
 def unreadable(monkeypatch):
     """Make a path unreadable (as root, permission bits would not stop a read),
     whichever way it is read: pathlib or open()."""
-    refused = set()
+    refused: set[Path] = set()
     original = Path.read_bytes
     original_open = builtins.open
 

@@ -24,8 +24,9 @@ def test_the_engine_imports_experta_and_the_aliases_are_the_abc_classes():
     from cofactor.engine import _experta
 
     assert _experta.experta.__version__ == "1.9.4"
-    assert collections.Mapping is collections.abc.Mapping
-    assert collections.MutableMapping is collections.abc.MutableMapping
+    # the aliases are what the shim adds at run time: read them as attributes
+    assert getattr(collections, "Mapping") is collections.abc.Mapping  # noqa: B009
+    assert getattr(collections, "MutableMapping") is collections.abc.MutableMapping  # noqa: B009
 
 
 def test_only_one_module_imports_experta():
