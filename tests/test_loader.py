@@ -19,7 +19,8 @@ from cofactor.engine.errors import KnowledgeBaseError, Problem
 from cofactor.engine.loader import load
 from cofactor.engine.model import Condition, Fact, KnowledgeBase, SourceRef, Strength
 
-BUILTIN_RULES = Path(cofactor.cli.__file__).with_name("rules")
+# the folder the command reads (the checkout's own, in an editable install)
+BUILTIN_RULES = cofactor.cli.BUILTIN_RULES
 
 RULE_ID = "topic.low-mineral-impairs-hormone"
 CONDITION_FORMS = "expected 'concept = state', 'concept in [a, b]' or 'not concept = state'"
