@@ -26,3 +26,11 @@ def test_ci_runs_the_readme_test_command():
 def test_quick_start_starts_a_consultation():
     blocks = re.findall(r"```sh\n(.*?)\n```", README, re.S)
     assert any(b.strip().endswith("cofactor consult") and "pip install" in b for b in blocks)
+
+
+def test_the_readme_minimum_versions_run_is_the_one_ci_makes():
+    ci = (PROJECT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    blocks = re.findall(r"```sh\n(.*?)\n```", README, re.S)
+    minimums = next(b for b in blocks if "minimums.txt" in b)
+    for line in minimums.splitlines():
+        assert line.strip() in ci, line
