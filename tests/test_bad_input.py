@@ -16,7 +16,14 @@ from hypothesis import strategies as st
 
 from cofactor.cli import cli
 
-CORPUS = tomllib.loads((Path(__file__).parent / "bad_input" / "cases.toml").read_text(encoding="utf-8"))["case"]
+# every *.toml in tests/bad_input/ is part of the corpus (cases.toml, and one
+# file per family of cases); a case's id is its file and its name
+CORPUS_FILES = sorted((Path(__file__).parent / "bad_input").glob("*.toml"))
+CORPUS = [
+    {**case, "name": f"{path.stem}: {case['name']}"}
+    for path in CORPUS_FILES
+    for case in tomllib.loads(path.read_text(encoding="utf-8"))["case"]
+]
 
 
 def run(args, stdin=None):
