@@ -1,0 +1,22 @@
+"""The limits on input, in one place: each is checked before the work it
+bounds starts, and each refusal names the limit and how to stay within it.
+
+Generous for any real knowledge base (the built-in one is far inside every
+limit); they exist so that no file, however large or strange, can make
+cofactor crash, hang or exhaust memory."""
+
+from __future__ import annotations
+
+# bytes in one rule file or answers file, checked with stat() before reading
+# and enforced again by reading at most this many plus one
+MAX_FILE_BYTES = 8 * 1024 * 1024
+# arrays and tables inside one another in a TOML or JSON file
+MAX_NESTING = 32
+# digits in an integer in a rule file or answers file
+MAX_INT_DIGITS = 18
+# states of one concept
+MAX_STATES = 1_000
+# conditions in one rule's `when`
+MAX_CONDITIONS = 64
+# rules in one knowledge base, the built-in rules and every --rules file together
+MAX_RULES = 50_000
