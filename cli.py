@@ -5,11 +5,18 @@ parses options, asks questions, and prints what the engine returns. Engine
 errors are translated here, at the boundary, into messages and exit codes:
 2 for a bad value typed by the user, 1 for rule files that do not load, 130
 for an interruption.
+
+Every line it writes goes through :func:`engine.errors.visible`: what the
+user typed, a file's name or content, is shown with its control characters
+made visible, never acted on by the terminal. A failure to write the output
+(a full disk, a closed pipe) and Ctrl-C at any moment end the program with
+one line, or none for a closed pipe, never a traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import sys
 from collections.abc import Callable
@@ -22,7 +29,7 @@ from .engine import __version__ as VERSION
 from .engine import answers as answer_io
 from .engine import kbcache
 from .engine.answers import Answers, find_fact, normalize
-from .engine.errors import AnswerError, CofactorError, KnowledgeBaseError, ReasoningError
+from .engine.errors import AnswerError, CofactorError, KnowledgeBaseError, ReasoningError, visible, visible_lines
 from .engine.model import Concept, KnowledgeBase
 from .engine.reasoning import DEFAULT_FIRING_LIMIT, Case, Reasoner
 
@@ -54,6 +61,15 @@ class RulesDidNotLoad(click.ClickException):
 
 class Interrupted(click.ClickException):
     exit_code = 130
+
+
+class _OutputFailed(Exception):
+    """Writing the output failed (carries the OSError): reported by
+    CofactorGroup.main, which knows what was written and what was not."""
+
+    def __init__(self, error: OSError):
+        super().__init__(str(error))
+        self.error = error
 
 
 # ---------------------------------------------------------------------------
@@ -145,6 +161,7 @@ def _prepare(ctx: click.Context, as_json: bool, rules) -> tuple[Session, Reasone
 
 def _answers(reasoner: Reasoner, pairs, answers_file) -> Answers:
     """The case's answers, from --answers and then --answer."""
+    _decodable(pairs, "the answer")
     from_file = answer_io.read_file(answers_file) if answers_file is not None else None
     return answer_io.build(reasoner.kb, pairs, from_file)
 
@@ -156,19 +173,51 @@ def _emit_json(data) -> None:
     click.echo(jsontext.dumps(data, indent=2))
 
 
+def _undecodable(text: str) -> bool:
+    """Does ``text`` hold bytes that were not valid in their encoding (kept
+    by Python as lone surrogates)?"""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _typed(text: str, limit: int = 60) -> str:
+    """What the user typed, safe to print: visible, and cut at ``limit``."""
+    safe = visible(text)
+    return safe if len(safe) <= limit else safe[:limit] + "..."
+
+
+def _decodable(values, what: str) -> None:
+    """Refuses a value from the command line that was not valid text in
+    its encoding (a concept or state is text; a file name may be any bytes,
+    so paths are not checked here)."""
+    for value in values:
+        if _undecodable(value):
+            encoding = sys.getfilesystemencoding()
+            raise BadValue(
+                f"{what} '{_typed(value)}' is not valid {encoding} text (the command line's encoding); "
+                f"type it again in {encoding}"
+            )
+
+
 def _no_color() -> bool:
     return bool(os.environ.get("NO_COLOR"))
 
 
 def _say(text: str = "", **style) -> None:
-    """Prompts, notes and progress: standard error, coloured on a terminal."""
+    """Prompts, notes and progress: standard error, coloured on a terminal.
+    Control characters in ``text`` are shown, not sent (the styles are added
+    after)."""
+    text = visible_lines(text)
     if style and not _no_color():
         text = click.style(text, **style)
     click.echo(text, err=True, color=None if not _no_color() else False)
 
 
 def _out(text: str = "") -> None:
-    click.echo(text, color=None if not _no_color() else False)
+    click.echo(visible_lines(text), color=None if not _no_color() else False)
 
 
 # ---------------------------------------------------------------------------
@@ -183,13 +232,48 @@ def _usage_line(exc: click.UsageError) -> str:
 
 class CofactorGroup(click.Group):
     """Translates engine errors, usage errors and interruptions at the
-    boundary: each becomes one line on standard error and its exit code."""
+    boundary: each becomes one line on standard error and its exit code.
+    Its ``main`` is the one place an error is printed, control characters
+    made visible, and the one place a failed write of the output is seen."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            try:
+                code = self._run(args, prog_name, complete_var, extra)
+            except KeyboardInterrupt:
+                code = _fail(Interrupted("interrupted."))
+        except KeyboardInterrupt:  # a second one, while the first was reported
+            code = Interrupted.exit_code
+        sys.exit(code)
+
+    def _run(self, args, prog_name, complete_var, extra) -> int:
+        """Runs the command; its exit code, once every failure is reported."""
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            code = _flush_output()  # here, not at exit, so a failure is seen
+        except click.ClickException as exc:
+            code = _fail(exc)
+        except click.Abort:  # Ctrl-C or end of input while the options were read
+            code = _fail(Interrupted("interrupted."))
+        except _OutputFailed as exc:
+            code = _output_failed(exc.error)
+        except OSError as exc:
+            code = _output_failed(exc)
+        except SystemExit as exc:  # click's own ending (shell completion, a broken pipe)
+            return exc.code if isinstance(exc.code, int) else 1
+        else:
+            return code or (result if isinstance(result, int) else 0)
+        return code
 
     def make_context(self, info_name, args, parent=None, **extra):
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as exc:
             raise BadValue(_usage_line(exc)) from exc
+        except OSError as exc:  # --version or --help could not be written
+            raise _OutputFailed(exc) from None
 
     def invoke(self, ctx: click.Context):
         try:
@@ -208,6 +292,61 @@ class CofactorGroup(click.Group):
             raise click.ClickException(str(exc)) from exc
         except (KeyboardInterrupt, click.Abort) as exc:
             raise Interrupted("interrupted; nothing was concluded.") from exc
+        except OSError as exc:  # the output could not be written
+            raise _OutputFailed(exc) from None
+
+
+def _fail(exc: click.ClickException) -> int:
+    """Reports an error (after what was written so far): its exit code."""
+    failed = _flush_output()
+    if failed:
+        return failed
+    _error(exc.format_message())
+    return exc.exit_code
+
+
+def _error(message: str) -> None:
+    """THE place an error is printed: one ``Error:`` message on standard
+    error, control characters made visible, line breaks kept."""
+    with contextlib.suppress(OSError, ValueError):  # standard error itself may be gone
+        click.echo(f"Error: {visible_lines(message)}", err=True)
+
+
+def _flush_output() -> int:
+    """Writes what standard output still holds: 0, or the exit code of the
+    failure to write it (reported)."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError) as exc:
+        return _output_failed(exc)
+    return 0
+
+
+def _output_failed(exc: Exception) -> int:
+    """Standard output cannot be written. Anything but a closed pipe (a full
+    disk) is a failure: one line, exit 1. A closed pipe is the reader having
+    read all it wanted (``cofactor rules | head``): silent, exit 0. Not 1:
+    Python's buffered writer drops the rest of a large write to a pipe
+    closed meanwhile without any error, so whether a closed pipe is even
+    seen depends on timing, and a status that depends on timing would be
+    worse than none. What is still buffered is then sent nowhere, so that
+    Python's own flush at exit does not fail again."""
+    _discard_output()
+    if isinstance(exc, BrokenPipeError):
+        return 0
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    if isinstance(exc, OSError) and exc.filename is not None:
+        _error(f"cannot write '{answer_io.shown_path(exc.filename)}': {reason}")
+    else:
+        _error(f"cannot write the output: {reason}")
+    return 1
+
+
+def _discard_output() -> None:
+    with contextlib.suppress(OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
 
 
 @click.group("cofactor", cls=CofactorGroup, context_settings=CONTEXT)
@@ -307,15 +446,53 @@ EXPLAIN_HELP = (
 )
 
 
+ECHO_LIMIT = 200  # characters of a piped reply shown back: a longer one is cut
+
+
 def _read_line(prompt: str) -> str:
-    """One line from standard input; the prompt goes to standard error."""
+    """One line from standard input; the prompt goes to standard error.
+    Bytes that are not valid in the input's encoding are kept (as lone
+    surrogates: see _prompt_loop), not an error that ends the program."""
     click.echo(prompt, nl=False, err=True)
-    line = sys.stdin.readline()
+    _keep_undecodable_bytes(sys.stdin)
+    try:
+        line = sys.stdin.readline()
+    except UnicodeDecodeError:  # standard input could not be set to keep them
+        raise BadValue(
+            f"standard input is not valid {_input_encoding()} text; give the replies in {_input_encoding()}"
+        ) from None
     if not line:
         raise EOFError
+    reply = line.rstrip("\r\n")
     if not sys.stdin.isatty():
-        click.echo(line.rstrip("\n"), err=True)  # show what was read, as a terminal would
-    return line.rstrip("\r\n")
+        click.echo(_typed(reply, limit=ECHO_LIMIT), err=True)  # show what was read, as a terminal would
+    return reply
+
+
+def _keep_undecodable_bytes(stream) -> None:
+    """Reads ``stream`` with ``surrogateescape``, once, if it can still be
+    set (before its first read)."""
+    if getattr(stream, "errors", "") in ("surrogateescape", None):
+        return
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            reconfigure(errors="surrogateescape")
+
+
+def _input_encoding() -> str:
+    return str(getattr(sys.stdin, "encoding", None) or "utf-8")
+
+
+def _undecodable_reply(text: str) -> str:
+    """The message for a reply that was not valid in the input's encoding."""
+    encoding = _input_encoding()
+    utf8 = encoding.replace("_", "-").lower() in ("utf-8", "utf8")
+    hint = "" if utf8 else ", or set PYTHONIOENCODING=utf-8 if your terminal sends UTF-8"
+    return (
+        f"the reply '{_typed(text)}' could not be read as {encoding} text (the encoding of standard input); "
+        f"type it again in {encoding}{hint}"
+    )
 
 
 def _prompt_loop(prompt: str, handle: Callable[[str], object], *, interrupted: str | None = None) -> object:
@@ -333,6 +510,9 @@ def _prompt_loop(prompt: str, handle: Callable[[str], object], *, interrupted: s
             if interrupted is None:
                 raise
             raise Interrupted(interrupted) from None
+        if _undecodable(text):
+            _say(_undecodable_reply(text), fg="red")
+            continue
         try:
             result = handle(text)
         except AnswerError as exc:
@@ -433,13 +613,23 @@ def _how_at_prompt(case: Case, rest: str) -> str:
     return render_text.how_text(case.kb, tree)
 
 
+def _number(word: str) -> int | None:
+    """``word`` as a choice's number, if it is one: ASCII digits only (int()
+    also takes other scripts' digits, not superscripts), and few enough
+    that no conversion limit is reached."""
+    if word.isascii() and word.isdigit() and len(word) <= 9:
+        return int(word)
+    return None
+
+
 def _parse_reply(concept: Concept, text: str) -> list[str]:
     parts = text.split(",") if concept.multi else [text]
     states = []
     for part in parts:
         word = normalize(part)
-        if word.isdigit() and 1 <= int(word) <= len(concept.states):
-            states.append(concept.states[int(word) - 1])
+        number = _number(word)
+        if number is not None and 1 <= number <= len(concept.states):
+            states.append(concept.states[number - 1])
         else:
             states.append(answer_io.find_state(concept, part))
     return answer_io.check_states(concept, states, text)
@@ -473,8 +663,8 @@ class _Explaining:
                 raise AnswerError("what-if needs at least one CONCEPT=STATE")
             after = self.reasoner.reason(answer_io.build(kb, changes, base=self.case.answers))
             self._show(render_text.what_if(counterfactual.what_if(self.case, after), kb))
-        elif word.isdigit():
-            self._numbered(int(word))
+        elif word.isascii() and word.isdigit():
+            self._numbered(word)
         else:
             fact = explain.fact_named(self.case, word[4:] if command == "how" else word)
             tree = explain.how_tree(self.case, fact)
@@ -484,13 +674,14 @@ class _Explaining:
                 self._show(render_text.why_not(explain.why_not(self.reasoner, self.case, fact), kb))
         return AGAIN
 
-    def _numbered(self, number: int) -> None:
+    def _numbered(self, word: str) -> None:
         from .engine import explain, render_text  # noqa: PLC0415
 
         shown = self.summary.conclusions
-        if not 1 <= number <= len(shown):
+        number = _number(word)
+        if number is None or not 1 <= number <= len(shown):
             choose = f"choose 1 to {len(shown)}." if shown else "nothing was concluded (try why-not CONCEPT=STATE)."
-            _say(f"There is no conclusion {number}; " + choose, fg="yellow")
+            _say(f"There is no conclusion {_typed(word)}; " + choose, fg="yellow")
             return
         tree = explain.how_tree(self.case, shown[number - 1].fact)
         self._show(render_text.how_text(self.case.kb, tree) if tree else "")
@@ -527,6 +718,7 @@ def how(ctx, fact, answer, answers_file, as_json, rules):
     """
     from .engine import explain  # noqa: PLC0415
 
+    _decodable([fact], "the fact")
     session, reasoner = _prepare(ctx, as_json, rules)
     target = find_fact(reasoner.kb, fact)
     answers = _answers(reasoner, answer, answers_file)
@@ -553,6 +745,7 @@ def why_not_command(ctx, fact, answer, answers_file, as_json, rules):
     """
     from .engine import explain  # noqa: PLC0415
 
+    _decodable([fact], "the fact")
     session, reasoner = _prepare(ctx, as_json, rules)
     target = find_fact(reasoner.kb, fact)
     answers = _answers(reasoner, answer, answers_file)
@@ -585,6 +778,7 @@ def what_if_command(ctx, answer, answers_file, as_json, rules, changes):
     """
     from .engine import counterfactual  # noqa: PLC0415
 
+    _decodable(changes, "the change")
     session, reasoner = _prepare(ctx, as_json, rules)
     before = _answers(reasoner, answer, answers_file)
     after = answer_io.build(reasoner.kb, changes, base=before)
@@ -692,6 +886,11 @@ def batch(ctx, file, output, input_format, output_format, jobs, as_json, rules):
     with _batch_input(file) as source:
         read_as = batching.input_format(file, input_format)
         cases = batching.read_cases(reasoner.kb, source, read_as)
+        # the first case is read before anything is written, so an input that
+        # cannot be read at all (not UTF-8, say) leaves no header behind
+        first = next(cases, None)
+        if first is not None:
+            cases = itertools.chain((first,), cases)
         with _batch_output(output, file) as sink:
             table = None
             if write_as == "csv":
@@ -789,6 +988,8 @@ def _write_batch(outcomes, sink, table, total: int | None) -> tuple[int, int]:
         except KeyboardInterrupt:
             raise Interrupted(f"interrupted after {done} cases; those were written.") from None
         except OSError as exc:
+            if sink is sys.stdout:
+                raise _OutputFailed(exc) from None
             raise click.ClickException(f"cannot write the results: {exc.strerror or exc}") from None
     return done, failed
 
@@ -813,6 +1014,7 @@ def rules_command(ctx, concept, as_json, rules):
       cofactor rules --json
       cofactor --rules my-rules.toml rules
     """
+    _decodable([concept or ""], "the concept")
     session = _session(ctx, rules, as_json)
     kb = session.kb
     chosen = kb.rules_about(answer_io.find_concept(kb, concept).id) if concept is not None else kb.rules
@@ -858,8 +1060,23 @@ def __getattr__(name: str):
 
 
 def main() -> None:
-    """The console script's entry point."""
-    cli(prog_name="cofactor")
+    """The console script's entry point.
+
+    The first Ctrl-C while the command runs raises KeyboardInterrupt, which
+    the command reports (exit 130); before it (during the imports: see
+    ``__init__.py``), or at a second Ctrl-C, the program ends at once with
+    one line and exit 130; once the command is over, Ctrl-C is ignored."""
+    package = sys.modules[__package__ or "cofactor"]  # imported first, by Python: __init__.py holds the handler
+    package._catch_interrupts(armed=True)
+    try:
+        try:
+            cli(prog_name="cofactor")  # always ends with SystemExit
+        finally:
+            package._ignore_interrupts()
+    except KeyboardInterrupt:  # as the command ended, before Ctrl-C was set aside
+        package._ignore_interrupts()
+        _error("interrupted.")
+        sys.exit(Interrupted.exit_code)
 
 
 if __name__ == "__main__":  # pragma: no cover

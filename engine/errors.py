@@ -7,11 +7,47 @@ message and choose the exit code from its branch:
 * :class:`KnowledgeBaseError` - a rule file does not load or validate (exit 1);
 * :class:`AnswerError` - a value the user typed is not acceptable (exit 2);
 * :class:`ReasoningError` - a run of the engine could not finish (exit 1).
+
+It also holds :func:`visible`, the one way text from outside (what the user
+typed, what a file held) is made safe to print: every message goes through
+it, so no reply, value or file name can act on the terminal.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
+
+
+def _escape(ch: str) -> str:
+    """One character that is not printable, as the escape that names it."""
+    if "\udc80" <= ch <= "\udcff":
+        # a byte that was not valid in its encoding (Python keeps it as a
+        # lone surrogate: the command line's arguments, a reply read with
+        # surrogateescape): shown as the byte it was
+        return f"\\x{ord(ch) - 0xDC00:02x}"
+    return ch.encode("unicode_escape", "backslashreplace").decode("ascii")
+
+
+def visible(text: str) -> str:
+    """``text`` with control characters shown as escapes, never executed.
+
+    Every character that is not printable (C0 and C1 controls, DEL, escape,
+    newline, tab, format and separator characters other than the space, lone
+    surrogates) is replaced by its Python escape (``\\x1b``, ``\\n``,
+    ``\\u200b``); a byte that could not be decoded shows as ``\\xff``. Text
+    that is already printable is returned as it is, so applying it twice
+    changes nothing."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+
+
+def visible_lines(text: str) -> str:
+    """Like :func:`visible`, but a message of several lines keeps its line
+    breaks: each line is made visible on its own."""
+    if text.isprintable():
+        return text
+    return "\n".join(visible(line) for line in text.split("\n"))
 
 
 class CofactorError(Exception):

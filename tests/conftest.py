@@ -21,6 +21,27 @@ PROJECT = Path(__file__).resolve().parents[1]
 SHARED = PROJECT.parent / "shared"
 
 
+# Every question of the built-in knowledge base answered (so a consultation
+# goes straight to its conclusions and the explain prompt), as -a options;
+# the symptom question is the last.
+ALL_ANSWERED = [
+    "-a",
+    "magnesium_status=adequate",
+    "-a",
+    "magnesium_rich_foods=often",
+    "-a",
+    "calcium_intake=adequate",
+    "-a",
+    "calcium_supplement=no",
+    "-a",
+    "vitamin_d_supplement=none",
+    "-a",
+    "sun_exposure=adequate",
+    "-a",
+    "symptom=fatigue",
+]
+
+
 def needs_shared(path: Path) -> Path:
     """Return `path`, a file under ../shared, for a test that reads it.
 

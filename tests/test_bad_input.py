@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import ALL_ANSWERED
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -229,23 +230,7 @@ def test_ctrl_c_at_the_explain_prompt_keeps_the_conclusions(monkeypatch):
         raise AssertionError("no question should be asked")
 
     monkeypatch.setattr(cofactor.cli, "_read_line", read)
-    args = [
-        "consult",
-        "-a",
-        "magnesium_status=adequate",
-        "-a",
-        "magnesium_rich_foods=often",
-        "-a",
-        "calcium_intake=adequate",
-        "-a",
-        "calcium_supplement=no",
-        "-a",
-        "vitamin_d_supplement=none",
-        "-a",
-        "sun_exposure=adequate",
-        "-a",
-        "symptom=fatigue",
-    ]
+    args = ["consult", *ALL_ANSWERED]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 130
     assert "Conclusions" in result.stdout

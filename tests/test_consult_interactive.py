@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import facts_of
+from conftest import ALL_ANSWERED, facts_of
 
 # What the user sees of each question: the question, then its options line.
 QUESTIONS = {
@@ -115,20 +115,8 @@ def answers_block(*lines: str) -> str:
 
 
 # Everything but the symptom question, so that one question is asked.
-ALL_BUT_SYMPTOM = [
-    "-a",
-    "magnesium_status=adequate",
-    "-a",
-    "magnesium_rich_foods=often",
-    "-a",
-    "calcium_intake=adequate",
-    "-a",
-    "calcium_supplement=no",
-    "-a",
-    "vitamin_d_supplement=none",
-    "-a",
-    "sun_exposure=adequate",
-]
+ALL_BUT_SYMPTOM = ALL_ANSWERED[:-2]
+assert ALL_ANSWERED[-1].startswith("symptom=")
 
 
 # --- the questions -----------------------------------------------------------------
