@@ -3,13 +3,15 @@ checked against the knowledge base."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
 
-from .errors import AnswerError
+from .errors import AnswerError, visible
 from .model import Concept, Fact, KnowledgeBase
 from .suggest import closest
+from .syntax import character, is_control
 
 if TYPE_CHECKING:  # pragma: no cover
     from pathlib import Path
@@ -56,12 +58,40 @@ def _ordered(concept: Concept, states: Iterable[str]) -> tuple[str, ...]:
     return tuple(s for s in concept.states if s in wanted)
 
 
+def _control(text: str) -> str:
+    """``" (it holds '\\n' (U+000A, a control character) at position 5)"``
+    for the first control character of ``text`` that is not plain spacing
+    around it, or ""."""
+    inner = text.strip(" \t")
+    start = len(text) - len(text.lstrip(" \t"))
+    for position, ch in enumerate(inner, start + 1):
+        if not ch.isprintable() and is_control(ch):
+            return f" (it holds {character(ch)} at position {position})"
+    return ""
+
+
+def _not_latin(text: str) -> str:
+    """``" ('а' (U+0430 CYRILLIC SMALL LETTER A) at position 2 is not ...)"``
+    for the first letter of ``text`` outside ASCII, or ""."""
+    for position, ch in enumerate(text, 1):
+        if not ch.isascii() and ch.isprintable():
+            return f" ({character(ch)} at position {position} is not an ASCII letter)"
+    return ""
+
+
 def find_concept(kb: KnowledgeBase, text: str, *, questions_only: bool = False) -> Concept:
-    """The concept named by ``text``: its id or one of its aliases."""
+    """The concept named by ``text``: its id or one of its aliases. Text
+    holding a control character names none (spaces and tabs around it are
+    ignored)."""
     key = normalize(text)
     pool = [c.id for c in kb.questions] if questions_only else sorted(kb.concepts)
     if not key:
         raise AnswerError("empty concept name", value=text, allowed=pool)
+    control = _control(text)
+    if control:
+        raise AnswerError(
+            f"unknown concept '{shown(text)}'{control}", value=text, suggestion=closest(key, pool), allowed=pool
+        )
     concept = kb.concepts.get(key)
     if concept is None:
         for candidate in kb.concepts.values():
@@ -69,7 +99,12 @@ def find_concept(kb: KnowledgeBase, text: str, *, questions_only: bool = False) 
                 concept = candidate
                 break
     if concept is None:
-        raise AnswerError(f"unknown concept '{shown(text)}'", value=text, suggestion=closest(key, pool), allowed=pool)
+        raise AnswerError(
+            f"unknown concept '{shown(text)}'{_not_latin(text)}",
+            value=text,
+            suggestion=closest(key, pool),
+            allowed=pool,
+        )
     if questions_only and not concept.is_question:
         raise AnswerError(
             f"'{concept.id}' is concluded by the rules, not asked: it cannot be answered",
@@ -82,13 +117,14 @@ def find_concept(kb: KnowledgeBase, text: str, *, questions_only: bool = False) 
 def find_state(concept: Concept, text: str) -> str:
     """The state of ``concept`` named by ``text`` ("unknown" is accepted)."""
     key = normalize(text)
-    if key in concept.states or key == UNKNOWN:
+    control = _control(text)
+    if (key in concept.states or key == UNKNOWN) and not control:
         return key
     allowed = list(concept.states) + ([UNKNOWN] if concept.is_question else [])
     if not key:
         raise AnswerError(f"no state given for '{concept.id}'", value=text, allowed=allowed)
     raise AnswerError(
-        f"'{shown(text)}' is not a state of '{concept.id}'",
+        f"'{shown(text)}' is not a state of '{concept.id}'{control or _not_latin(text)}",
         value=text,
         allowed=allowed,
         suggestion=closest(key, allowed),
@@ -98,7 +134,7 @@ def find_state(concept: Concept, text: str) -> str:
 def shown(text: str, limit: int | None = 60) -> str:
     """Text someone typed (or a file held), safe to print on one line: control
     characters made visible, and at most ``limit`` characters of it."""
-    safe = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    safe = visible(text)
     return safe if limit is None or len(safe) <= limit else safe[:limit] + "..."
 
 
@@ -137,9 +173,10 @@ def find_fact(kb: KnowledgeBase, text: str) -> Fact:
     if len(states) != 1:
         raise AnswerError(f"'{shown(text)}' names several states; name one", value=text, allowed=concept.states)
     state = normalize(states[0])
-    if state not in concept.states:
+    control = _control(states[0])
+    if state not in concept.states or control:
         raise AnswerError(
-            f"'{shown(states[0])}' is not a state of '{concept.id}'",
+            f"'{shown(states[0])}' is not a state of '{concept.id}'{control or _not_latin(states[0])}",
             value=states[0],
             allowed=concept.states,
             suggestion=closest(state, concept.states),
@@ -214,27 +251,33 @@ def build(
 
 
 def read_file(path: str | Path) -> dict:
-    """Read an answers file: TOML or JSON, chosen by its ending or its content."""
+    """Read an answers file: TOML or JSON, chosen by its ending or its content.
+
+    Read as rule files are (:mod:`.rulefiles`): only a regular file, within
+    the size limit, and parsed within the limits on nesting and numbers; a
+    JSON object may not give a key twice."""
     import json  # noqa: PLC0415 - only an answers file needs these
     import tomllib  # noqa: PLC0415
-    from pathlib import Path  # noqa: PLC0415
 
-    if not str(path).strip():
-        raise AnswerError("the answers file name is empty; name a .toml or .json file", value=str(path))
-    path = Path(path)
-    if path.is_dir():
-        raise AnswerError(f"answers file '{shown_path(path)}' is a folder; name a .toml or .json file", value=str(path))
+    from . import rulefiles  # noqa: PLC0415
+
+    name = str(path)
+    if not name.strip():
+        raise AnswerError("the answers file name is empty; name a .toml or .json file", value=name)
+    where = f"answers file '{shown_path(name)}'"
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = rulefiles.decode(rulefiles.read_bytes(name, "answers files"))
     except FileNotFoundError:
-        raise AnswerError(f"answers file '{shown_path(path)}' does not exist", value=str(path)) from None
-    except UnicodeDecodeError:
-        raise AnswerError(f"answers file '{shown_path(path)}' is not UTF-8 text", value=str(path)) from None
+        raise AnswerError(f"{where} does not exist", value=name) from None
+    except IsADirectoryError:
+        raise AnswerError(f"{where} is a folder; name a .toml or .json file", value=name) from None
+    except rulefiles.FileRefused as exc:
+        raise AnswerError(f"{where}: {exc.message}; {exc.fix or 'name a .toml or .json file'}", value=name) from None
+    except UnicodeDecodeError as exc:
+        raise AnswerError(f"{where} is not UTF-8 text (byte {exc.start}); save it as UTF-8", value=name) from None
     except OSError as exc:
-        raise AnswerError(
-            f"cannot read answers file '{shown_path(path)}': {exc.strerror or exc}", value=str(path)
-        ) from None
-    suffix = path.suffix.lower()
+        raise AnswerError(f"cannot read {where}: {exc.strerror or exc}", value=name) from None
+    suffix = os.path.splitext(name)[1].lower()
     attempts = (
         ("json", "toml")
         if suffix == ".json" or (suffix != ".toml" and text.lstrip().startswith("{"))
@@ -243,7 +286,9 @@ def read_file(path: str | Path) -> dict:
     errors = []
     for kind in attempts:
         try:
-            data = json.loads(text) if kind == "json" else tomllib.loads(text)
+            data = rulefiles.parse_json(text) if kind == "json" else rulefiles.parse_toml(text)
+        except rulefiles.FileRefused as exc:
+            raise AnswerError(f"{where}: {exc.message}; {exc.fix}", value=name) from None
         except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
             errors.append(f"{kind.upper()}: {exc}")
             if suffix in (".json", ".toml"):
@@ -251,13 +296,11 @@ def read_file(path: str | Path) -> dict:
             continue
         if not isinstance(data, dict):
             raise AnswerError(
-                f"answers file '{shown_path(path)}' must hold a mapping of concept ids "
-                'to states, e.g. {"concept": "state"}',
-                value=str(path),
+                f'{where} must hold a mapping of concept ids to states, e.g. {{"concept": "state"}}',
+                value=name,
             )
         return data
     raise AnswerError(
-        f"answers file '{shown_path(path)}' is not valid {' or '.join(a.upper() for a in attempts[: len(errors)])}"
-        f" ({errors[0]})",
-        value=str(path),
+        f"{where} is not valid {' or '.join(a.upper() for a in attempts[: len(errors)])} ({errors[0]})",
+        value=name,
     )

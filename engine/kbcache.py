@@ -45,10 +45,19 @@ try:  # blake2b without importing hashlib, which loads OpenSSL (milliseconds at 
 except ImportError:  # pragma: no cover - a Python built without it
     from hashlib import blake2b
 
-FORMAT = 1  # the layout of an entry; change it when the layout changes
+FORMAT = 2  # the layout of an entry; change it when the layout changes
 KEEP = 8  # entries kept; the oldest beyond this are removed
 # the modules whose code decides what a set of rule files loads as
-_LOADING_CODE = ("kbcache.py", "loader.py", "model.py", "rulefiles.py", "syntax.py", "graph.py", "errors.py")
+_LOADING_CODE = (
+    "kbcache.py",
+    "loader.py",
+    "model.py",
+    "rulefiles.py",
+    "syntax.py",
+    "graph.py",
+    "errors.py",
+    "limits.py",
+)
 
 
 def cache_dir() -> str | None:
@@ -203,8 +212,9 @@ def from_data(data: dict) -> KnowledgeBase:
             tuple(SourceRef(d, q) for d, q in sources),
             path,
             replaces,
+            tuple(replaced),
         )
-        for rid, title, when, then, strength, sources, path, replaces in data["rules"]
+        for rid, title, when, then, strength, sources, path, replaces, replaced in data["rules"]
     )
     documents = {d[0]: Document(*d) for d in data["documents"]}
     loops = tuple(

@@ -11,6 +11,7 @@ Nothing in a rule file is ever executed: files are parsed as TOML data.
 from __future__ import annotations
 
 import tomllib
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +20,19 @@ from typing import Any, Protocol
 from . import rulefiles
 from .errors import KnowledgeBaseError, Problem
 from .graph import concept_components, negation_strata
+from .limits import MAX_CONDITIONS, MAX_RULES, MAX_STATES
 from .model import KIND_NAMED, Concept, Condition, Document, Fact, Kind, KnowledgeBase, Loop, Rule, SourceRef, Strength
 from .suggest import did_you_mean
-from .syntax import CONCEPT_ID, DOCUMENT_ID, RULE_ID, STATE_NAME, SyntaxProblem, parse_condition, parse_fact
+from .syntax import (
+    CONCEPT_ID,
+    DOCUMENT_ID,
+    RULE_ID,
+    STATE_NAME,
+    SyntaxProblem,
+    odd_character,
+    parse_condition,
+    parse_fact,
+)
 
 States = dict[str, tuple[str, ...]]  # concept id -> its states
 
@@ -72,6 +83,7 @@ class _Raw:
     data: dict
     path: str
     builtin: bool
+    order: int = 0  # the file's place in the load order: built-in files, then --rules in the order named
 
     @property
     def ident(self) -> str:
@@ -139,18 +151,22 @@ def build(found: Iterable[rulefiles.RuleFile | Problem]) -> KnowledgeBase:
             out.problems.append(item)
             continue
         shown.append(item.shown)
-        raws.extend(_parse(item, out))
+        raws.extend(_parse(item, out, len(shown)))
     kb = _build(raws, out, tuple(shown))
     if out.problems:
         raise KnowledgeBaseError(out.problems)
     return kb
 
 
-def _parse(rule_file: rulefiles.RuleFile, out: _Collector) -> list[_Raw]:
-    """The tables of one rule file, or none when it is not TOML."""
+def _parse(rule_file: rulefiles.RuleFile, out: _Collector, order: int = 0) -> list[_Raw]:
+    """The tables of one rule file, or none when it is not TOML or is over
+    a limit on its shape (nesting, numbers)."""
     shown = rule_file.shown
     try:
-        data = tomllib.loads(rule_file.text)
+        data = rulefiles.parse_toml(rule_file.text)
+    except rulefiles.FileRefused as exc:
+        out.add(None, exc.message, path=shown, fix=exc.fix)
+        return []
     except tomllib.TOMLDecodeError as exc:
         out.add(
             None,
@@ -176,7 +192,7 @@ def _parse(rule_file: rulefiles.RuleFile, out: _Collector) -> list[_Raw]:
                 fix=f"write each {key} under its own [[{key}]] header",
             )
             continue
-        raws.extend(_Raw(key, table, shown, rule_file.builtin) for table in value)
+        raws.extend(_Raw(key, table, shown, rule_file.builtin, order) for table in value)
     return raws
 
 
@@ -243,9 +259,14 @@ def _build(raws: list[_Raw], out: _Collector, files: tuple[str, ...]) -> Knowled
     concept_raws = _concept_tables(raws, out)
     states = _states(concept_raws, out)  # first, so that ask_if and rules can be resolved against them
     concepts = _concepts(concept_raws, states, out)
-    rules = _rules(raws, states, documents, out)
-    loops = _loops(raws, states, rules, out)
-    strata = _strata(rules, out)
+    if _too_many_rules(raws, out):
+        rules: list[Rule] = []
+        loops: tuple[Loop, ...] = ()
+        strata: dict[str, int] = {}
+    else:
+        rules = _rules(raws, states, documents, out)
+        loops = _loops(raws, states, rules, out)
+        strata = _strata(rules, out)
     return KnowledgeBase(
         concepts=concepts,
         rules=tuple(sorted(rules, key=lambda r: r.id)),
@@ -256,6 +277,28 @@ def _build(raws: list[_Raw], out: _Collector, files: tuple[str, ...]) -> Knowled
     )
 
 
+def _too_many_rules(raws: list[_Raw], out: _Collector) -> bool:
+    """Whether the files hold more than ``MAX_RULES`` rules (reported, on
+    the file that goes over the limit, before any rule is checked)."""
+    count = 0
+    over: _Raw | None = None
+    for raw in raws:
+        if raw.kind == "rule":
+            count += 1
+            if count == MAX_RULES + 1:
+                over = raw
+    if over is None:
+        return False
+    out.add(
+        None,
+        f"the knowledge base has {count} rules; at most {MAX_RULES} are allowed (the built-in rules "
+        "and every --rules file together), and this file goes over",
+        path=over.path,
+        fix="load fewer rule files at once, or split the knowledge into separate knowledge bases",
+    )
+    return True
+
+
 def _documents(raws: list[_Raw], out: _Collector) -> dict[str, Document]:
     """The [[document]] tables, by id; bad and duplicate ids are reported."""
     documents: dict[str, Document] = {}
@@ -263,9 +306,12 @@ def _documents(raws: list[_Raw], out: _Collector) -> dict[str, Document]:
         if raw.kind != "document" or not _check_keys(raw, DOCUMENT_KEYS, out):
             continue
         doc_id = raw.data["id"]
-        if not DOCUMENT_ID.match(doc_id):
+        if not DOCUMENT_ID.fullmatch(doc_id):
             out.add(
-                raw, f"bad document id '{doc_id}'", key="id", fix="use lower-case letters, digits, '-', '_' and '.'"
+                raw,
+                f"bad document id '{doc_id}'{odd_character(doc_id)}",
+                key="id",
+                fix="use lower-case letters, digits, '-', '_' and '.'",
             )
         elif doc_id in documents:
             out.add(
@@ -286,10 +332,10 @@ def _concept_tables(raws: list[_Raw], out: _Collector) -> dict[str, _Raw]:
         if raw.kind != "concept" or not _check_keys(raw, CONCEPT_KEYS, out):
             continue
         cid = raw.data["id"]
-        if not CONCEPT_ID.match(cid):
+        if not CONCEPT_ID.fullmatch(cid):
             out.add(
                 raw,
-                f"bad concept id '{cid}'",
+                f"bad concept id '{cid}'{odd_character(cid)}",
                 key="id",
                 fix="use snake_case: lower-case letters, digits and '_', starting with a letter",
             )
@@ -315,10 +361,24 @@ def _states_of(raw: _Raw, out: _Collector) -> tuple[str, ...]:
     listed = raw.data["states"]
     if not listed:
         out.add(raw, "'states' is empty", key="states", fix="list at least one state")
+    if len(listed) > MAX_STATES:
+        out.add(
+            raw,
+            f"the concept has {len(listed)} states; at most {MAX_STATES} are allowed",
+            key="states",
+            fix="split it into several concepts, each with fewer states",
+        )
+        return tuple(dict.fromkeys(listed))  # not checked one by one: the knowledge base does not load
     for state in listed:
-        if not STATE_NAME.match(state):
-            out.add(raw, f"bad state '{state}'", key="states", fix="use lower-case letters, digits and '_'")
-    dupes = sorted({s for s in listed if listed.count(s) > 1})
+        if not STATE_NAME.fullmatch(state):
+            out.add(
+                raw,
+                f"bad state '{state}'{odd_character(state)}",
+                key="states",
+                fix="use lower-case letters, digits and '_'",
+            )
+    counts = Counter(listed)
+    dupes = sorted(s for s, n in counts.items() if n > 1)
     if dupes:
         out.add(raw, f"state '{dupes[0]}' is listed twice", key="states", fix="list each state once")
     if "unknown" in listed:
@@ -521,6 +581,8 @@ def _exclusive(raw: _Raw, multi: bool, own_states: tuple[str, ...], out: _Collec
 def _ask_if(raw: _Raw, states: States, out: _Collector) -> tuple[Condition, ...]:
     """The conditions under which the question is asked: those that resolve."""
     texts = raw.data.get("ask_if", ())
+    if _too_many_conditions(raw, "ask_if", out):
+        return ()
     ask_if = tuple(c for c in (_condition(raw, "ask_if", text, states, out) for text in texts) if c)
     for cond in ask_if:
         if cond.concept == raw.data["id"]:
@@ -528,6 +590,20 @@ def _ask_if(raw: _Raw, states: States, out: _Collector) -> tuple[Condition, ...]
                 raw, "'ask_if' refers to the question itself", key="ask_if", fix="ask_if should name other questions"
             )
     return ask_if
+
+
+def _too_many_conditions(raw: _Raw, key: str, out: _Collector) -> bool:
+    """Whether ``key`` lists more than ``MAX_CONDITIONS`` conditions (reported)."""
+    count = len(raw.data.get(key, ()))
+    if count <= MAX_CONDITIONS:
+        return False
+    out.add(
+        raw,
+        f"'{key}' has {count} conditions; at most {MAX_CONDITIONS} are allowed",
+        key=key,
+        fix="split the rule into several rules, each concluding an intermediate concept",
+    )
+    return True
 
 
 def _condition(raw: _Raw, key: str, text: str, states: States, out: _Collector) -> Condition | None:
@@ -569,51 +645,142 @@ def _resolve(raw: _Raw, key: str, concept: str, wanted: tuple[str, ...], states:
 
 
 def _rules(raws: list[_Raw], states: States, documents: dict[str, Document], out: _Collector) -> list[Rule]:
-    """The usable rules, once each: a later rule may replace an earlier one
-    (``replaces``) but not reuse its id."""
-    rules: dict[str, Rule] = {}
-    replaced: dict[str, str] = {}  # replaced id -> the rule that replaces it
+    """The live rules, once each. A rule of a --rules file may replace
+    another (``replaces``); which rules are live is decided by the graph of
+    replacements, not by the order of files or of rules in them."""
+    usable: list[tuple[_Raw, Rule]] = []
+    unusable: set[str] = set()  # ids of rule tables with a problem (already reported)
     for raw in raws:
-        if raw.kind != "rule" or not _check_keys(raw, RULE_KEYS, out):
+        if raw.kind != "rule":
+            continue
+        ident = raw.ident
+        if not _check_keys(raw, RULE_KEYS, out):
+            unusable.add(ident)
             continue
         rule = _rule(raw, states, documents, out)
         if rule is None:
-            continue
-        if rule.replaces and not _replace(raw, rule, rules, replaced, out):
-            continue
-        if rule.id in rules:
-            out.add(
-                raw,
-                f"duplicate rule id '{rule.id}' (also in {rules[rule.id].path})",
-                key="id",
-                fix=f'choose another id, or add replaces = "{rule.id}" to change the existing rule',
-            )
-            continue
-        rules[rule.id] = rule
-    return list(rules.values())
+            unusable.add(ident)
+        elif rule.replaces and raw.builtin:
+            out.add(raw, "built-in rules cannot use 'replaces'", key="replaces", fix="edit the rule itself")
+            unusable.add(ident)
+        else:
+            usable.append((raw, rule))
+    return _Replacements(usable, unusable, out).live()
 
 
-def _replace(raw: _Raw, rule: Rule, rules: dict[str, Rule], replaced: dict[str, str], out: _Collector) -> bool:
-    """Remove the rule that ``rule`` replaces from ``rules``; False (reported)
-    when it may not: a built-in file, an unknown rule, or one replaced already."""
-    if raw.builtin:
-        out.add(raw, "built-in rules cannot use 'replaces'", key="replaces", fix="edit the rule itself")
-        return False
-    if rule.replaces not in rules:
-        hint = did_you_mean(rule.replaces, list(rules)) or "name a rule loaded before this file"
-        out.add(raw, f"replaces unknown rule '{rule.replaces}'", key="replaces", fix=hint)
-        return False
-    if rule.replaces in replaced:
-        out.add(
-            raw,
-            f"rule '{rule.replaces}' is already replaced by '{replaced[rule.replaces]}'",
+class _Replacements:
+    """The rules as a forest: each rule that ``replaces`` another hangs
+    below it. Every tree has one live rule, at the end of its chain of
+    replacements; where two rules replace the same rule, the one from the
+    file named last wins (both in one file: reported, as no order can
+    choose). A rule that replaces its own id replaces the rule first given
+    that id. Iterative throughout: chains of any length."""
+
+    def __init__(self, usable: list[tuple[_Raw, Rule]], unusable: set[str], out: _Collector):
+        self.nodes = usable
+        self.out = out
+        # each id's first rule that does not replace its own id: what 'replaces = id' means
+        self.named: dict[str, int] = {}
+        self.dropped: set[int] = set()
+        for index, (raw, rule) in enumerate(usable):
+            if rule.replaces == rule.id:
+                continue
+            if rule.id in self.named:
+                first = usable[self.named[rule.id]][0]
+                out.add(
+                    raw,
+                    f"duplicate rule id '{rule.id}' (also in {first.path})",
+                    key="id",
+                    fix=f'choose another id, or add replaces = "{rule.id}" to change the existing rule',
+                )
+                self.dropped.add(index)
+            else:
+                self.named[rule.id] = index
+        self.parent: dict[int, int] = {}
+        for index, (raw, rule) in enumerate(usable):
+            if not rule.replaces or index in self.dropped:
+                continue
+            target = self.named.get(rule.replaces)
+            if target is None or target == index:
+                self.dropped.add(index)
+                if rule.replaces not in unusable:
+                    hint = did_you_mean(rule.replaces, list(self.named)) or (
+                        "name a rule of the built-in knowledge or of a --rules file"
+                    )
+                    out.add(raw, f"replaces unknown rule '{rule.replaces}'", key="replaces", fix=hint)
+            else:
+                self.parent[index] = target
+        self._drop_cycles()
+
+    def _drop_cycles(self) -> None:
+        """Report each circle of replacements once, and drop every rule on
+        one or leading into one."""
+        state: dict[int, int] = {}  # 1: on the path being followed, 2: done
+        for start in range(len(self.nodes)):
+            path: list[int] = []
+            node: int | None = start
+            while node is not None and node not in state:
+                state[node] = 1
+                path.append(node)
+                node = self.parent.get(node)
+            broken = node is not None and (state[node] == 1 or node in self.dropped)
+            if node is not None and state[node] == 1:
+                circle = path[path.index(node) :]
+                self._report_circle(circle)
+            for visited in path:
+                state[visited] = 2
+                if broken:
+                    self.dropped.add(visited)
+
+    def _report_circle(self, circle: list[int]) -> None:
+        first = min(circle, key=lambda i: self.nodes[i][1].id)
+        at = circle.index(first)
+        ordered = circle[at:] + circle[:at]
+        names = " -> ".join(self.nodes[i][1].id for i in [*ordered, first])
+        self.out.add(
+            self.nodes[first][0],
+            f"rules replace one another in a circle: {names} (each replaces the next)",
             key="replaces",
-            fix="replace a rule once",
+            fix="remove 'replaces' from one of them",
         )
-        return False
-    del rules[rule.replaces]
-    replaced[rule.replaces] = rule.id
-    return True
+
+    def live(self) -> list[Rule]:
+        children: dict[int, list[int]] = {}
+        for child, parent in self.parent.items():
+            if child not in self.dropped:
+                children.setdefault(parent, []).append(child)
+        rules = []
+        for root in range(len(self.nodes)):
+            if root in self.dropped or root in self.parent:
+                continue
+            node: int | None = root
+            chain: list[str] = []  # the ids replaced, the original first
+            while node is not None and node in children:
+                chain.append(self.nodes[node][1].id)
+                node = self._winner(node, children[node])
+            if node is not None:
+                rule = self.nodes[node][1]
+                rules.append(rule._replace(replaced=tuple(reversed(chain))) if chain else rule)
+        return rules
+
+    def _winner(self, replaced: int, candidates: list[int]) -> int | None:
+        """Of the rules that replace the same rule, the one from the file
+        named last; None (reported) when that file holds several of them."""
+        last = max(self.nodes[i][0].order for i in candidates)
+        latest = sorted((i for i in candidates if self.nodes[i][0].order == last), key=lambda i: self.nodes[i][1].id)
+        if len(latest) == 1:
+            return latest[0]
+        raw = self.nodes[latest[-1]][0]
+        names = [f"'{self.nodes[i][1].id}'" for i in latest]
+        both = "both" if len(names) == 2 else "all"
+        self.out.add(
+            raw,
+            f"rule '{self.nodes[replaced][1].id}' is replaced by {', '.join(names[:-1])} and {names[-1]}, "
+            f"{both} in this file",
+            key="replaces",
+            fix="keep one, or let one replace the other",
+        )
+        return None
 
 
 def _rule(raw: _Raw, states: States, documents: dict[str, Document], out: _Collector) -> Rule | None:
@@ -644,11 +811,11 @@ def _rule(raw: _Raw, states: States, documents: dict[str, Document], out: _Colle
 
 def _check_rule_id(raw: _Raw, out: _Collector) -> bool:
     """Whether the rule's id has the shape of one (reported if not)."""
-    if RULE_ID.match(raw.data["id"]):
+    if RULE_ID.fullmatch(raw.data["id"]):
         return True
     out.add(
         raw,
-        f"bad rule id '{raw.data['id']}'",
+        f"bad rule id '{raw.data['id']}'{odd_character(raw.data['id'])}",
         key="id",
         fix="use lower-case letters, digits, '.', '-' and '_', e.g. 'topic.short-name'",
     )
@@ -669,6 +836,8 @@ def _check_not_empty(raw: _Raw, out: _Collector) -> bool:
 
 def _when(raw: _Raw, states: States, out: _Collector) -> tuple[tuple[Condition, ...], bool]:
     """The rule's conditions that resolve, and whether all of them did."""
+    if _too_many_conditions(raw, "when", out):
+        return (), False
     when = []
     ok = True
     for text in raw.data["when"]:

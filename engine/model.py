@@ -136,7 +136,10 @@ class Rule(NamedTuple):
     strength: Strength
     sources: tuple[SourceRef, ...]
     path: str = ""
-    replaces: str = ""
+    replaces: str = ""  # the id this rule's file says it replaces
+    # every rule this one stands in for, the nearest first: for C replacing
+    # B replacing A, ("B", "A"); empty for a rule that replaces nothing
+    replaced: tuple[str, ...] = ()
 
     @property
     def positive(self) -> tuple[Condition, ...]:
@@ -227,9 +230,9 @@ class KnowledgeBase:
     def _using(self) -> Mapping[str, tuple[Rule, ...]]:
         index: dict[str, list[Rule]] = {}
         for rule in self.rules:
-            for cond in rule.when:
-                if rule not in index.setdefault(cond.concept, []):
-                    index[cond.concept].append(rule)
+            # each concept once per rule, in the order its conditions name them
+            for concept in dict.fromkeys(cond.concept for cond in rule.when):
+                index.setdefault(concept, []).append(rule)
         return MappingProxyType({k: tuple(v) for k, v in index.items()})
 
     @cached_property

@@ -16,10 +16,11 @@ IDENT = r"[a-z][a-z0-9_]*"  # a concept id: snake_case, starting with a letter
 STATE = r"[a-z0-9][a-z0-9_]*"  # a state of a concept
 NAME = r"[a-z0-9][a-z0-9_.-]*"  # a rule or document id: 'topic.short-name', 'my-article'
 
-# The same, for a whole text (as ``re.match`` with ``$``, which also lets a final newline pass)
-CONCEPT_ID = re.compile(rf"^{IDENT}$")
-STATE_NAME = re.compile(rf"^{STATE}$")
-RULE_ID = DOCUMENT_ID = re.compile(rf"^{NAME}$")
+# The same, each to be used with ``fullmatch`` (``re.match`` with ``$`` would
+# let a final newline pass)
+CONCEPT_ID = re.compile(IDENT)
+STATE_NAME = re.compile(STATE)
+RULE_ID = DOCUMENT_ID = re.compile(NAME)
 
 _CONDITION = re.compile(
     rf"""^\s*(?P<not>not\s+)?(?P<concept>{IDENT})\s*
@@ -37,7 +38,7 @@ class SyntaxProblem(ValueError):
 
 
 def parse_condition(text: str) -> Condition:
-    match = _CONDITION.match(text)
+    match = _CONDITION.fullmatch(text)
     if not match:
         raise SyntaxProblem(f"cannot read condition '{text}': expected {CONDITION_FORMS}")
     states = (match["state"],) if match["state"] else tuple(s.strip() for s in match["states"].split(","))
@@ -47,7 +48,36 @@ def parse_condition(text: str) -> Condition:
 
 
 def parse_fact(text: str) -> Fact:
-    match = _FACT.match(text)
+    match = _FACT.fullmatch(text)
     if not match:
         raise SyntaxProblem(f"cannot read conclusion '{text}': expected 'concept = state'")
     return Fact(match["concept"], match["state"])
+
+
+def is_control(ch: str) -> bool:
+    """A control or format character (C0, C1, DEL, zero-width and direction
+    marks, line and paragraph separators): never part of an id or an answer."""
+    import unicodedata  # noqa: PLC0415 - only unusual text needs it
+
+    return unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")
+
+
+def character(ch: str) -> str:
+    """One character named for people: ``'а' (U+0430 CYRILLIC SMALL LETTER A)``;
+    a control character is shown as an escape, never as itself."""
+    import unicodedata  # noqa: PLC0415
+
+    shown = ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+    name = unicodedata.name(ch, "")
+    return f"'{shown}' (U+{ord(ch):04X} {name})" if name else f"'{shown}' (U+{ord(ch):04X}, a control character)"
+
+
+def odd_character(text: str) -> str:
+    """For a refused id: ``": 'а' (U+0430 CYRILLIC SMALL LETTER A) at
+    position 3 is not allowed"`` for its first character that is not
+    printable ASCII (counted from 1), or "" when there is none (a misplaced
+    ASCII character is plain to see)."""
+    for position, ch in enumerate(text, 1):
+        if not (ch.isascii() and ch.isprintable()):
+            return f": {character(ch)} at position {position} is not allowed"
+    return ""

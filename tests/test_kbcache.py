@@ -116,7 +116,7 @@ def test_a_change_to_the_loading_code_misses_the_cache(tmp_path, validations, mo
         lambda raw: raw.replace(b'"magnesium_status"', b'"magnesium_statux"', 1),  # a changed byte
         lambda raw: b"not json\n" + raw,  # a broken header
         lambda raw: b"",  # empty
-        lambda raw: raw.replace(b'"format": 1', b'"format": 99', 1),  # another layout
+        lambda raw: raw.replace(f'"format": {kbcache.FORMAT}'.encode(), b'"format": 99', 1),  # another layout
     ],
 )
 def test_a_damaged_entry_is_never_trusted(tmp_path, validations, kb, damage):

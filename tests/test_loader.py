@@ -1060,3 +1060,229 @@ def test_builtin_rules_cannot_use_replaces(tmp_path):
         message="built-in rules cannot use 'replaces'",
         fix="edit the rule itself",
     )
+
+
+# ---------------------------------------------------------------------------
+# Replacements: decided by the graph of 'replaces', not by any order
+# ---------------------------------------------------------------------------
+
+SEVERE = "pth.severe-deficiency-impairs-secretion"
+
+
+def _replacing(rule_id: str, replaces: str) -> dict:
+    return _severe_rule(id=rule_id, replaces=replaces, title=f"{rule_id} (my version)")
+
+
+def _live(kb: KnowledgeBase, *ids: str) -> dict[str, tuple[str, ...]]:
+    """Which of ``ids`` are live rules, with the chain each stands in for."""
+    return {r.id: r.replaced for r in kb.rules if r.id in ids}
+
+
+@pytest.mark.parametrize("files_order", [("a.toml", "b.toml"), ("b.toml", "a.toml")])
+def test_a_chain_of_replacements_across_files_in_any_order(tmp_path, builtin_kb, files_order):
+    write(tmp_path, {"rule": [_replacing("mine.second", "mine.first")]}, "a.toml")
+    write(tmp_path, {"rule": [_replacing("mine.first", SEVERE)]}, "b.toml")
+    kb = load([BUILTIN_RULES], [tmp_path / name for name in files_order])
+    assert _live(kb, SEVERE, "mine.first", "mine.second") == {"mine.second": ("mine.first", SEVERE)}
+    assert len(kb.rules) == len(builtin_kb.rules)
+    rule = next(r for r in kb.rules if r.id == "mine.second")
+    assert rule.replaces == "mine.first"
+
+
+def test_a_replacing_rule_above_the_rule_it_replaces_in_one_file(tmp_path):
+    path = write(
+        tmp_path, {"rule": [_replacing("mine.third", "mine.second"), _replacing("mine.second", SEVERE)]}, "mine.toml"
+    )
+    kb = load([BUILTIN_RULES], [path])
+    assert _live(kb, SEVERE, "mine.second", "mine.third") == {"mine.third": ("mine.second", SEVERE)}
+
+
+@pytest.mark.parametrize(("first", "last"), [("a.toml", "b.toml"), ("b.toml", "a.toml")])
+def test_two_files_replacing_the_same_rule_the_last_named_wins(tmp_path, first, last):
+    write(tmp_path, {"rule": [_replacing("mine.from-a", SEVERE)]}, "a.toml")
+    write(tmp_path, {"rule": [_replacing("mine.from-b", SEVERE)]}, "b.toml")
+    kb = load([BUILTIN_RULES], [tmp_path / first, tmp_path / last])
+    winner = "mine.from-a" if last == "a.toml" else "mine.from-b"
+    assert _live(kb, SEVERE, "mine.from-a", "mine.from-b") == {winner: (SEVERE,)}
+
+
+def test_two_files_replacing_a_rule_under_its_own_id_the_last_named_wins(tmp_path):
+    for name in ("a.toml", "b.toml"):
+        write(tmp_path, {"rule": [_severe_rule(id=SEVERE, replaces=SEVERE, title=name)]}, name)
+    for order in (["a.toml", "b.toml"], ["b.toml", "a.toml"]):
+        kb = load([BUILTIN_RULES], [tmp_path / name for name in order])
+        [rule] = [r for r in kb.rules if r.id == SEVERE]
+        assert (rule.title, rule.replaced, rule.path) == (order[-1], (SEVERE,), str(tmp_path / order[-1]))
+
+
+def test_the_winner_of_two_replacements_keeps_its_own_chain(tmp_path):
+    # a.toml: x replaces the built-in rule, and y replaces x; b.toml (named last): z replaces the built-in rule
+    write(tmp_path, {"rule": [_replacing("mine.y", "mine.x"), _replacing("mine.x", SEVERE)]}, "a.toml")
+    write(tmp_path, {"rule": [_replacing("mine.z", SEVERE)]}, "b.toml")
+    kb = load([BUILTIN_RULES], [tmp_path / "a.toml", tmp_path / "b.toml"])
+    assert _live(kb, SEVERE, "mine.x", "mine.y", "mine.z") == {"mine.z": (SEVERE,)}
+    kb = load([BUILTIN_RULES], [tmp_path / "b.toml", tmp_path / "a.toml"])
+    assert _live(kb, SEVERE, "mine.x", "mine.y", "mine.z") == {"mine.y": ("mine.x", SEVERE)}
+
+
+def test_rules_replacing_one_another_in_a_circle(tmp_path):
+    path = write(
+        tmp_path,
+        {"rule": [_replacing("mine.b", "mine.c"), _replacing("mine.a", "mine.b"), _replacing("mine.c", "mine.a")]},
+        "mine.toml",
+    )
+    problem = only_problem(failure([BUILTIN_RULES], [path]))
+    check(
+        problem,
+        path=path,
+        kind="rule",
+        ident="mine.a",
+        key="replaces",
+        message="rules replace one another in a circle: mine.a -> mine.b -> mine.c -> mine.a (each replaces the next)",
+        fix="remove 'replaces' from one of them",
+    )
+
+
+def test_a_rule_replacing_itself_alone_replaces_an_unknown_rule(tmp_path):
+    path = write(tmp_path, {"rule": [_replacing("mine.alone", "mine.alone")]}, "mine.toml")
+    problem = only_problem(failure([BUILTIN_RULES], [path]))
+    assert problem.message == "replaces unknown rule 'mine.alone'"
+
+
+def test_two_rules_of_one_file_replacing_the_same_rule(tmp_path):
+    path = write(tmp_path, {"rule": [_replacing("mine.b", SEVERE), _replacing("mine.a", SEVERE)]}, "mine.toml")
+    problem = only_problem(failure([BUILTIN_RULES], [path]))
+    check(
+        problem,
+        path=path,
+        kind="rule",
+        ident="mine.b",
+        key="replaces",
+        message=f"rule '{SEVERE}' is replaced by 'mine.a' and 'mine.b', both in this file",
+        fix="keep one, or let one replace the other",
+    )
+
+
+def test_replacing_a_rule_that_has_a_problem_reports_only_that_problem(tmp_path):
+    broken = _replacing("mine.broken", SEVERE)
+    broken["strength"] = "certain"
+    path = write(tmp_path, {"rule": [broken, _replacing("mine.fix", "mine.broken")]}, "mine.toml")
+    problem = only_problem(failure([BUILTIN_RULES], [path]))
+    assert (problem.ident, problem.key) == ("mine.broken", "strength")
+
+
+def test_the_chain_survives_the_cache(tmp_path):
+    from cofactor.engine import kbcache
+
+    write(tmp_path, {"rule": [_replacing("mine.second", "mine.first"), _replacing("mine.first", SEVERE)]}, "a.toml")
+    first = kbcache.load([BUILTIN_RULES], [tmp_path / "a.toml"], folder=tmp_path / "cache")
+    again = kbcache.load([BUILTIN_RULES], [tmp_path / "a.toml"], folder=tmp_path / "cache")
+    assert first == again == load([BUILTIN_RULES], [tmp_path / "a.toml"])
+    assert _live(again, "mine.second") == {"mine.second": ("mine.first", SEVERE)}
+    # the cache keys on the order of the files, which decides between rival replacements
+    write(tmp_path, {"rule": [_replacing("mine.rival", SEVERE)]}, "b.toml")
+    one = kbcache.load([BUILTIN_RULES], [tmp_path / "a.toml", tmp_path / "b.toml"], folder=tmp_path / "cache")
+    two = kbcache.load([BUILTIN_RULES], [tmp_path / "b.toml", tmp_path / "a.toml"], folder=tmp_path / "cache")
+    assert set(_live(one, "mine.second", "mine.rival")) == {"mine.rival"}
+    assert set(_live(two, "mine.second", "mine.rival")) == {"mine.second"}
+
+
+# ---------------------------------------------------------------------------
+# Limits (engine/limits.py): at the limit loads, one past it is refused
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_states_per_concept_limit(tmp_path, extra):
+    from cofactor.engine.limits import MAX_STATES
+
+    kb = base()
+    concept(kb, "bone_health")["states"] = ["weakened", "normal"] + [f"s{i}" for i in range(MAX_STATES - 2 + extra)]
+    path = write(tmp_path, kb)
+    if not extra:
+        assert len(load([path]).concepts["bone_health"].states) == MAX_STATES
+        return
+    check(
+        only_problem(failure([path])),
+        path=path,
+        kind="concept",
+        ident="bone_health",
+        key="states",
+        message=f"the concept has {MAX_STATES + 1} states; at most {MAX_STATES} are allowed",
+        fix="split it into several concepts, each with fewer states",
+    )
+
+
+def _many_questions(count: int) -> list[dict]:
+    return [{"id": f"q{i}", "states": ["yes", "no"], "question": f"Q{i}?"} for i in range(count)]
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_conditions_per_rule_limit(tmp_path, extra):
+    from cofactor.engine.limits import MAX_CONDITIONS
+
+    kb = base()
+    count = MAX_CONDITIONS + extra
+    kb["concept"].extend(_many_questions(count))
+    kb["rule"][0]["when"] = [f"q{i} = yes" for i in range(count)]
+    path = write(tmp_path, kb)
+    if not extra:
+        assert len(load([path]).rules[0].when) == MAX_CONDITIONS
+        return
+    check(
+        only_problem(failure([path])),
+        path=path,
+        kind="rule",
+        ident=RULE_ID,
+        key="when",
+        message=f"'when' has {count} conditions; at most {MAX_CONDITIONS} are allowed",
+        fix="split the rule into several rules, each concluding an intermediate concept",
+    )
+
+
+def test_conditions_per_ask_if_limit(tmp_path):
+    from cofactor.engine.limits import MAX_CONDITIONS
+
+    kb = base()
+    kb["concept"].extend(_many_questions(MAX_CONDITIONS + 1))
+    concept(kb, "mineral_level")["ask_if"] = [f"q{i} = yes" for i in range(MAX_CONDITIONS + 1)]
+    problem = only_problem(failure([write(tmp_path, kb)]))
+    assert (problem.key, problem.message) == (
+        "ask_if",
+        f"'ask_if' has {MAX_CONDITIONS + 1} conditions; at most {MAX_CONDITIONS} are allowed",
+    )
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_rules_per_knowledge_base_limit(tmp_path, monkeypatch, extra):
+    from cofactor.engine import loader
+
+    monkeypatch.setattr(loader, "MAX_RULES", 3)  # the real limit's 50,000 rules, as three
+    kb = base()
+    kb["rule"].append(extra_rule("topic.two", ["mineral_level = high"], ["hormone_output = normal"]))
+    first = write(tmp_path, kb)
+    more = [
+        extra_rule(f"topic.more{i}", ["mineral_level = adequate"], ["bone_health = normal"]) for i in range(1 + extra)
+    ]
+    second = write(tmp_path, {"rule": more}, "more.toml")
+    if not extra:
+        assert len(load([first], [second]).rules) == 3
+        return
+    check(
+        only_problem(failure([first], [second])),
+        path=second,
+        kind="",
+        ident="",
+        key="",
+        message="the knowledge base has 4 rules; at most 3 are allowed (the built-in rules and every --rules "
+        "file together), and this file goes over",
+        fix="load fewer rule files at once, or split the knowledge into separate knowledge bases",
+    )
+
+
+def test_a_concept_with_a_hundred_thousand_states_is_refused_at_once(tmp_path):
+    states = ", ".join(f'"state{i}"' for i in range(100_000))
+    path = write(tmp_path, f'[[concept]]\nid = "huge"\nstates = [{states}]\n')
+    assert path.stat().st_size > 1_000_000
+    problem = only_problem(failure([path]))
+    assert problem.message == "the concept has 100000 states; at most 1000 are allowed"
