@@ -35,6 +35,7 @@ import collections
 import collections.abc
 import logging
 from collections.abc import Callable, Iterable
+from functools import update_wrapper
 from itertools import product
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -187,6 +188,7 @@ class IndexedFactList(experta.factlist.FactList):
 
 
 _INITIAL_FACT = experta.fact.InitialFact
+_ORFC = experta.fieldconstraint.ORFC
 _INITIAL_KEY = experta.factlist.FactList._get_fact_id(experta.fact.InitialFact())
 
 
@@ -205,6 +207,31 @@ class IndexedActivation(experta.activation.Activation):
         self.order = order
         self.action = action  # what calling the rule calls
         self.key = None
+
+
+# A run may always make this many activations by joining rules' conditions,
+# whatever the firing limit (so that a small ``--firing-limit`` keeps its own
+# message); beyond it, and beyond the firing limit, a run is stopped.
+COMBINATION_FLOOR = 100_000
+
+
+class TooManyCombinations(ReasoningError):
+    """A rule matches more combinations of facts than a run may fire."""
+
+    def __init__(self, rule, count: int, width: int, limit: int):
+        wrapped = getattr(rule, "_wrapped", None)
+        model = getattr(wrapped, "cofactor_rule", None)
+        name = model.id if model is not None else getattr(rule, "__name__", "?")
+        self.rule_id = name
+        super().__init__(
+            f"rule {name} matches {count:,} combinations of the facts its {width} conditions accept, "
+            f"each a firing to come, which takes the run past the firing limit ({limit:,}). "
+            "Answer multi-valued questions with fewer states, or split the rule into rules of fewer conditions."
+        )
+
+
+_DATUM_FIELDS = {"concept": None, "state": None}.keys()
+_DATUM_FIELDS_SORTED = tuple(sorted(_DATUM_FIELDS, key=repr))  # the order ``_read_pattern`` gives any fact
 
 
 class _Pattern:
@@ -227,6 +254,12 @@ def _read_pattern(rule, element) -> _Pattern:
         if len(element) != 1 or not isinstance(element[0], experta.Fact):
             raise TypeError(f"rule {rule.__name__}: NOT must hold one fact pattern")
         element = element[0]
+    if element.__class__ is _Datum and element.keys() == _DATUM_FIELDS:
+        # the patterns compiled here: read without experta's field-by-field
+        # test for special names (a third of compiling a large knowledge base)
+        bind = None if negated else element.__bind__
+        values = (_constants(rule, "concept", element["concept"]), _constants(rule, "state", element["state"]))
+        return _Pattern(_Datum, _DATUM_FIELDS_SORTED, values, bind, negated)
     if not isinstance(element, experta.Fact):
         raise TypeError(
             f"rule {rule.__name__}: IndexedMatcher handles fact patterns and NOT only, "
@@ -319,6 +352,9 @@ class IndexedMatcher(experta.abstract.Matcher):
     the number of rules.
     """
 
+    budget: int = COMBINATION_FLOOR + 1  # activations a run may make by joining (see ``_spend``)
+    limit: int = COMBINATION_FLOOR  # the firing limit the budget stands for, for the message
+
     def __init__(self, engine):
         super().__init__(engine)
         # (fact class) -> [(getter, {constants: [(compiled rule, position)]})];
@@ -369,6 +405,7 @@ class IndexedMatcher(experta.abstract.Matcher):
             compiled.release()
         self._touched: list[_Compiled] = []
         self._epoch = object()
+        self._made = 0  # activations made by joins since the reset
 
     def changes(self, adding=None, deleting=None):
         """The activations added and removed by these changes of working
@@ -447,7 +484,27 @@ class IndexedMatcher(experta.abstract.Matcher):
             return
         columns = [(fact,) if p == position else memory[p] for p in range(compiled.width)]
         if all(columns):
+            self._spend(compiled, columns)
             self._activate(compiled, product(*columns), added)
+
+    def _spend(self, compiled: _Compiled, columns: list) -> None:
+        """Count the activations a join is about to make, before making them.
+
+        A rule is active once for every choice of one matching fact per
+        condition, so a rule of ``n`` conditions on multi-valued concepts
+        answered with two states each has ``2**n`` activations: a short rule
+        file could fill memory with them. Each activation of a rule without
+        ``not`` is a firing to come (unless a rule halts the run first), so
+        once a run's joins have made more activations than the firing limit
+        allows, the run cannot finish: it stops here, before the product is
+        built, rather than after filling memory.
+        """
+        count = 1
+        for column in columns:
+            count *= len(column)
+        self._made += count
+        if self._made > self.budget:
+            raise TooManyCombinations(compiled.rule, count, len(columns), self.limit)
 
     @staticmethod
     def _activate(compiled: _Compiled, combinations: Iterable[tuple], added: dict) -> None:
@@ -476,6 +533,7 @@ class IndexedMatcher(experta.abstract.Matcher):
     def _unblock(self, compiled: _Compiled, added: dict) -> None:
         compiled.blocked -= 1
         if compiled.blocked == 0 and all(compiled.memory):
+            self._spend(compiled, compiled.memory)
             self._activate(compiled, product(*compiled.memory), added)
 
     def _forget(self, compiled: _Compiled, position: int, fact, added: dict, removed: list) -> None:
@@ -546,21 +604,59 @@ class DepthOrder(experta.abstract.Strategy):
         self._update_agenda(agenda, added, removed)
 
     def _update_agenda(self, agenda, added, removed):
-        for activation in removed:
-            agenda.remove(activation)
+        if len(removed) > _MERGE_FROM:
+            self._drop(agenda, removed)
+        else:
+            for activation in removed:
+                agenda.remove(activation)
+        if len(added) > _MERGE_FROM:
+            self._merge(agenda, added)
+            return
         keys, activations = agenda._keys, agenda.activations
         for activation in added:
-            # the key, in the order above: (salience, recency, -position, ids)
-            facts = activation.facts
-            if len(facts) == 1:
-                ids = recency = (facts[0]["__factid__"],)
-            else:
-                ids = tuple([fact["__factid__"] for fact in facts])
-                recency = tuple(sorted(set(ids), reverse=True))
-            key = activation.key = (activation.rule.salience, recency, -activation.order, ids)
+            key = _depth_key(activation)
             index = bisect.bisect_left(keys, key)
             keys.insert(index, key)
             activations.insert(index, activation)
+
+    # Many activations at once (a rule matching many combinations, or one
+    # blocked by a ``not``) are merged into the agenda, or taken out of it,
+    # in one pass, rather than one by one: a list insertion or deletion moves
+    # everything after it, so one at a time would be quadratic.
+
+    @staticmethod
+    def _merge(agenda, added) -> None:
+        pairs = list(zip(agenda._keys, agenda.activations, strict=True))
+        for activation in added:
+            pairs.append((_depth_key(activation), activation))
+        # a sort on the keys alone (two activations never have the same key),
+        # which finds the agenda already in order and merges the new run in
+        pairs.sort(key=itemgetter(0))
+        agenda._keys = [key for key, _ in pairs]
+        agenda.activations = [activation for _, activation in pairs]
+
+    @staticmethod
+    def _drop(agenda, removed) -> None:
+        gone = set(removed)  # activations hash by identity
+        kept = [(key, a) for key, a in zip(agenda._keys, agenda.activations, strict=True) if a not in gone]
+        agenda._keys = [key for key, _ in kept]
+        agenda.activations = [activation for _, activation in kept]
+
+
+_MERGE_FROM = 64  # activations added or removed at once from which one pass beats one at a time
+
+
+def _depth_key(activation) -> tuple:
+    """An activation's place on the agenda (see :class:`DepthOrder`), kept on
+    it: (salience, recency, -position, ids)."""
+    facts = activation.facts
+    if len(facts) == 1:
+        ids = recency = (facts[0]["__factid__"],)
+    else:
+        ids = tuple([fact["__factid__"] for fact in facts])
+        recency = tuple(sorted(set(ids), reverse=True))
+    key = activation.key = (activation.rule.salience, recency, -activation.order, ids)
+    return key
 
 
 class ScalingEngine(experta.KnowledgeEngine):
@@ -682,12 +778,9 @@ def _compile_rule(index: int, rule: Rule, stratum: int):
     patterns = []
     bound = []
     for position, cond in enumerate(rule.when):
-        if len(cond.states) == 1:
-            state = cond.states[0]
-        else:
-            state = experta.L(cond.states[0])
-            for other in cond.states[1:]:
-                state = state | experta.L(other)
+        # ``L(a) | L(b) | ...`` is built in one go: experta's ``|`` copies
+        # the alternatives so far at every step (quadratic in states)
+        state = cond.states[0] if len(cond.states) == 1 else _ORFC(*[experta.L(s) for s in cond.states])
         pattern = _Datum.pattern(cond.concept, state)
         if cond.negated:
             patterns.append(experta.NOT(pattern))
@@ -714,7 +807,16 @@ def _compile_rule(index: int, rule: Rule, stratum: int):
     tagged.cofactor_index = index
     tagged.cofactor_rule = rule
     tagged.__name__ = rule.id
-    return experta.Rule(*patterns, salience=-stratum)(fire)
+    return _decorate(experta.Rule(*patterns, salience=-stratum), fire)
+
+
+def _decorate(rule, function):
+    """``rule(function)``, as experta's ``Rule.__call__`` does it for a
+    function that takes ``**kwargs`` (every function compiled here), without
+    its ``inspect.signature`` (half of compiling a rule): the function gets
+    every bound name, so ``_wrapped_args`` stays empty."""
+    rule._wrapped = function
+    return update_wrapper(rule, function)
 
 
 class CompiledKnowledgeBase:
@@ -736,6 +838,8 @@ class CompiledKnowledgeBase:
         from the callback unchanged, and wraps anything experta raises.
         """
         engine = self._engine
+        engine.matcher.limit = limit
+        engine.matcher.budget = max(limit, COMBINATION_FLOOR) + 1
         if agenda:
             engine._cofactor_on_fire = lambda rule, matched: on_fire(rule, matched, _waiting(engine))
         else:

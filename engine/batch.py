@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import csv
 import itertools
-import json
 import os
 import sys
 from collections import deque
@@ -31,7 +30,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, NamedTuple
 
 from . import answers as answer_io
-from . import jsontext, kbcache, render_json
+from . import jsontext, kbcache, render_json, rulefiles
 from .consultation import summarize
 from .errors import AnswerError, ReasoningError
 from .model import KnowledgeBase
@@ -152,7 +151,12 @@ def _jsonl_cases(stream: IO[str]) -> Iterator[RawCase]:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            # the guarded reader answers files go through: no key twice, and
+            # nesting and numbers within the limits (no RecursionError)
+            data = rulefiles.parse_json(line)
+        except rulefiles.FileRefused as exc:
+            yield RawCase(number, None, f"{exc.message}; {exc.fix}" if exc.fix else exc.message)
+            continue
         except ValueError as exc:
             yield RawCase(number, None, f"not valid JSON: {exc}")
             continue
@@ -174,12 +178,10 @@ def _named_cases(stream: IO[str], fmt: str) -> Iterator[RawCase]:
 
 def _document(text: str, fmt: str) -> dict:
     try:
-        if fmt == "json":
-            data = json.loads(text)
-        else:
-            import tomllib  # noqa: PLC0415 - only this format needs it
-
-            data = tomllib.loads(text)
+        data = rulefiles.parse_json(text) if fmt == "json" else rulefiles.parse_toml(text)
+    except rulefiles.FileRefused as exc:
+        fix = f"; {exc.fix}" if exc.fix else ""
+        raise AnswerError(f"the input is refused: {exc.message}{fix}", value="") from None
     except ValueError as exc:  # JSONDecodeError and TOMLDecodeError are ValueErrors
         raise AnswerError(f"the input is not valid {fmt.upper()}: {exc}", value="") from None
     if not isinstance(data, dict):

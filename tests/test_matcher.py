@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from cofactor.engine import Reasoner, _experta
 from cofactor.engine import answers as answer_io
-from cofactor.engine.model import Fact
+from cofactor.engine.model import Condition, Fact, KnowledgeBase
 
 experta = _experta.experta
 CONCEPTS = ("a", "b", "c", "d")
@@ -256,3 +256,92 @@ def test_an_engine_fact_carries_the_model_fact_it_stands_for():
     datum = _experta._Datum.of(fact)
     assert datum["__model__"] is fact
     assert datum.as_dict() == {"concept": "a", "state": "x"}  # a special field, as experta's own
+
+
+def _agenda(engine) -> list:
+    """The agenda in firing order (next last), as comparable data."""
+    return [(a.rule.__name__, tuple(f["__factid__"] for f in a.facts)) for a in engine.agenda.activations]
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(rule_sets(), operations)
+def test_many_activations_at_once_are_merged_in_the_order_one_at_a_time_gives(rules, steps):
+    # from _MERGE_FROM activations added or removed at once, the agenda is
+    # rebuilt in one pass; with the threshold at 0 every change takes that
+    # path, and the agenda must be the same, in the same order, as when each
+    # activation is inserted or removed on its own
+    def agendas(threshold: int) -> list:
+        original = _experta._MERGE_FROM
+        _experta._MERGE_FROM = threshold
+        try:
+            engine = _engine(_experta.ScalingEngine, rules)
+            engine.reset()
+            seen, declared = [_agenda(engine)], {}
+            for operation, concept, state in steps:
+                if operation == "declare":
+                    fact = engine.declare(_experta._Datum(concept=concept, state=state))
+                    if fact is not None:
+                        declared[(concept, state)] = fact
+                elif (concept, state) in declared:
+                    engine.retract(declared.pop((concept, state)))
+                seen.append(_agenda(engine))
+                keys = engine.agenda._keys
+                assert keys == sorted(keys) and keys == [a.key for a in engine.agenda.activations]
+            return seen
+        finally:
+            _experta._MERGE_FROM = original
+
+    assert agendas(0) == agendas(10**9)
+
+
+def test_a_join_past_the_budget_is_refused_before_it_is_built():
+    # twelve conditions, each matched by two facts: 4,096 combinations
+    conditions = [(False, f"k{i}", ("x", "y")) for i in range(12)]
+    facts = [_experta._Datum(concept=f"k{i}", state=s) for i in range(12) for s in ("x", "y")]
+    engine = _engine(_experta.ScalingEngine, [conditions])
+    engine.reset()
+    engine.matcher.budget, engine.matcher.limit = 4_096, 7
+    engine.declare(*facts)
+    assert len(engine.agenda.activations) == 4_096  # within the budget: every one
+    engine = _engine(_experta.ScalingEngine, [conditions])
+    engine.reset()
+    engine.matcher.budget, engine.matcher.limit = 4_095, 7
+    with pytest.raises(_experta.TooManyCombinations, match=r"rule r0 matches 2,048 combinations .* firing limit \(7\)"):
+        engine.declare(*facts)
+    assert engine.agenda.activations == []  # refused before any was made
+
+
+def _recorder(fired: list):
+    """An ``on_fire`` that records the rule of each firing and declares nothing."""
+
+    def on_fire(rule, matched):
+        fired.append(rule)
+        return ()
+
+    return on_fire
+
+
+def test_a_run_cannot_make_more_activations_than_its_firing_limit_allows(kb):
+    # through CompiledKnowledgeBase.run: the budget follows the firing limit,
+    # never below COMBINATION_FLOOR, and the refusal is a ReasoningError
+    from cofactor.engine.errors import ReasoningError
+
+    concepts = dict(kb.concepts)
+    width = 18  # 2**18 = 262,144 combinations: past the floor
+    for i in range(width):
+        concepts[f"m{i}"] = kb.concepts["symptom"]._replace(id=f"m{i}", states=("a", "b"), exclusive=())
+    when = tuple(Condition(f"m{i}", ("a", "b")) for i in range(width))
+    rule = kb.rules[0]._replace(id="wide", when=when)
+    big = KnowledgeBase(concepts, (*kb.rules, rule), kb.documents, strata=kb.strata)
+    compiled = _experta.CompiledKnowledgeBase(big)
+    answers = [Fact(f"m{i}", s) for i in range(width) for s in ("a", "b")]
+    fired: list = []
+    with pytest.raises(ReasoningError, match="rule wide matches .* firing limit \\(5\\)"):
+        compiled.run(answers, _recorder(fired), limit=5)
+    assert fired == []
+    assert compiled._engine.matcher.budget == _experta.COMBINATION_FLOOR + 1
+    # a smaller rule (2**12 combinations) runs to its firing limit as before
+    small = KnowledgeBase(concepts, (*kb.rules, rule._replace(when=when[:12])), kb.documents, strata=kb.strata)
+    seen: list = []
+    _experta.CompiledKnowledgeBase(small).run(answers, _recorder(seen), limit=10**6)
+    assert sum(r.id == "wide" for r in seen) == 2**12
