@@ -3,6 +3,7 @@ hold (for why-not), and the difference a change makes (for what-if)."""
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import product
@@ -66,15 +67,30 @@ class Labels:
 
     @cached_property
     def table(self) -> dict[Fact, list[Env]]:
+        """Every fact's label, by passes over the rules in order until
+        nothing changes; a pass only visits the rules whose conditions'
+        labels changed since they were last visited (the others would add
+        nothing), so a chain written against the rules' order costs a pass
+        per link, not a pass over every rule per link."""
         kb = self.kb
+        rules = kb.rules
         label: dict[Fact, list[Env]] = {}
         for q in kb.questions:
             for state in q.states:
                 label[Fact(q.id, state)] = [Env(frozenset({Fact(q.id, state)}))]
-        changed = True
-        while changed:
-            changed = False
-            for rule in kb.rules:
+        users: dict[Fact, list[int]] = {}  # fact -> the rules (by index) whose positive conditions use it
+        for index, rule in enumerate(rules):
+            for cond in rule.positive:
+                for f in cond.facts():
+                    users.setdefault(f, []).append(index)
+        this_pass = list(range(len(rules)))  # a heap of rule indices still to visit in this pass
+        queued = set(this_pass)
+        next_pass: list[int] = []
+        while this_pass:
+            while this_pass:
+                at = heapq.heappop(this_pass)
+                queued.discard(at)
+                rule = rules[at]
                 absent = Env(frozenset(), frozenset(f for c in rule.negative for f in c.facts()))
                 envs = [absent]
                 for cond in rule.positive:
@@ -90,7 +106,15 @@ class Labels:
                     merged = self._minimal(label.get(fact, []) + envs)
                     if merged != label.get(fact):
                         label[fact] = merged
-                        changed = True
+                        for user in users.get(fact, ()):
+                            if user > at and user not in queued:  # still ahead in this pass
+                                queued.add(user)
+                                heapq.heappush(this_pass, user)
+                            elif user <= at:
+                                next_pass.append(user)
+            this_pass = sorted(set(next_pass) - queued)
+            queued = set(this_pass)
+            next_pass = []
         return label
 
 

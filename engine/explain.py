@@ -95,43 +95,100 @@ def how_tree(case: Case, fact: Fact) -> Node | None:
     tree is marked "see above" instead of being repeated. An answer is a
     leaf, except that a rule re-deriving it from a fact on the same branch
     is shown: that is where the explanation comes round a loop.
+
+    Built depth first with an explicit stack, not by recursion: a chain of
+    rules may be thousands of links long.
     """
     if fact not in case.support:
         return None
-    expanded: set[Fact] = set()
+    kb = case.kb
     support_of = case.support
+    expanded: set[Fact] = set()
+    path: list[Fact] = []  # the facts being expanded, from the root down
+    on_path: dict[Fact, int] = {}  # each one's place in ``path``
 
-    def route(just, premises: Iterable[Node]) -> Route:
-        return Route(just.rule, route_strength(support_of, just), tuple(premises))
-
-    def leaf(p: Fact) -> Node:
-        support = support_of[p]
-        return Node(p, case.kb.label(p), support.strength, support.given, see_above=not support.given)
-
-    def build(f: Fact, path: list[Fact]) -> Node:
+    def loop_node(f: Fact, loop: tuple[Fact, ...]) -> Node:
         support = support_of[f]
-        label = case.kb.label(f)
-        if f in path:
-            loop = (*path[path.index(f) :], f)
-            named = case.kb.loop_through({x.concept for x in loop})
-            return Node(f, label, support.strength, support.given, loop=loop, loop_name=named.title if named else "")
-        below = [*path, f]
+        named = kb.loop_through({x.concept for x in loop})
+        return Node(f, kb.label(f), support.strength, support.given, loop=loop, loop_name=named.title if named else "")
+
+    def settled(f: Fact) -> Node | None:
+        """The node of ``f`` when it needs no expanding below it, else None."""
+        support = support_of[f]
+        if f in on_path:
+            return loop_node(f, (*path[on_path[f] :], f))
         if support.given:
             # An answer needs no derivation; a rule that reaches it again is
             # only worth showing where it closes a loop on this branch.
-            routes = tuple(
-                route(just, (build(p, below) if p in path else leaf(p) for p in just.premises))
-                for just in support.justifications
-                if any(p in path for p in just.premises)
-            )
-            return Node(f, label, support.strength, True, routes)
+            routes = []
+            for just in support.justifications:
+                if not any(p in on_path for p in just.premises):
+                    continue
+                premises = []
+                for p in just.premises:
+                    if p in on_path:
+                        premises.append(loop_node(p, (*path[on_path[p] :], f, p)))
+                    else:
+                        ps = support_of[p]
+                        premises.append(Node(p, kb.label(p), ps.strength, ps.given, see_above=not ps.given))
+                routes.append(Route(just.rule, route_strength(support_of, just), tuple(premises)))
+            return Node(f, kb.label(f), support.strength, True, tuple(routes))
         if f in expanded and support.justifications:
-            return Node(f, label, support.strength, False, see_above=True)
-        expanded.add(f)
-        routes = tuple(route(just, (build(p, below) for p in just.premises)) for just in support.justifications)
-        return Node(f, label, support.strength, False, routes)
+            return Node(f, kb.label(f), support.strength, False, see_above=True)
+        return None
 
-    return build(fact, [])
+    class _Frame:
+        __slots__ = ("fact", "justs", "route", "premise", "routes", "premises")
+
+        def __init__(self, f: Fact):
+            self.fact = f
+            self.justs = support_of[f].justifications
+            self.route = 0  # the justification being built
+            self.premise = 0  # its premise being built
+            self.routes: list[Route] = []
+            self.premises: list[Node] = []
+
+    def enter(f: Fact) -> _Frame:
+        expanded.add(f)
+        on_path[f] = len(path)
+        path.append(f)
+        return _Frame(f)
+
+    top = settled(fact)
+    if top is not None:
+        return top
+    stack = [enter(fact)]
+    while True:
+        frame = stack[-1]
+        child = None
+        while frame.route < len(frame.justs):
+            just = frame.justs[frame.route]
+            while frame.premise < len(just.premises):
+                p = just.premises[frame.premise]
+                node = settled(p)
+                if node is None:
+                    child = p
+                    break
+                frame.premises.append(node)
+                frame.premise += 1
+            if child is not None:
+                break
+            frame.routes.append(Route(just.rule, route_strength(support_of, just), tuple(frame.premises)))
+            frame.premises = []
+            frame.premise = 0
+            frame.route += 1
+        if child is not None:
+            stack.append(enter(child))
+            continue
+        stack.pop()
+        path.pop()
+        del on_path[frame.fact]
+        f = frame.fact
+        done = Node(f, kb.label(f), support_of[f].strength, False, tuple(frame.routes))
+        if not stack:
+            return done
+        stack[-1].premises.append(done)
+        stack[-1].premise += 1
 
 
 def weakest(case: Case, fact: Fact) -> Weakest | None:
@@ -332,21 +389,52 @@ def why_not(reasoner: Reasoner, case: Case, fact: Fact) -> WhyNot:
 
 def rule_checks(case: Case, fact: Fact) -> tuple[RuleCheck, ...]:
     """For each rule that could conclude ``fact``: each condition, whether it
-    holds, and if not why not, recursively down to the answers."""
+    holds, and if not why not, down to the answers.
+
+    Built depth first with an explicit stack, not by recursion: a chain of
+    rules may be thousands of links long."""
+    kb = case.kb
     explained: set[Fact] = set()
+    path: list[Fact] = []  # the facts being explained, from ``fact`` down
+    on_path: dict[Fact, int] = {}
+    known_of: dict[str, list[Fact]] = {}
+    for f in case.known:
+        known_of.setdefault(f.concept, []).append(f)
 
-    def rules_for(target: Fact, path: list[Fact]) -> tuple[RuleCheck, ...]:
-        explained.add(target)
-        return tuple(
-            RuleCheck(rule, tuple(check(c, [*path, target]) for c in rule.when))
-            for rule in case.kb.rules_concluding(target)
-        )
+    class _Rules:
+        """The rules that could conclude ``target``, checked one condition at a time."""
 
-    def check(cond: Condition, path: list[Fact]) -> ConditionCheck:
-        concept = case.kb.concepts[cond.concept]
-        known = tuple(
-            sorted((f for f in case.known if f.concept == cond.concept), key=lambda f: concept.states.index(f.state))
-        )
+        __slots__ = ("target", "rules", "rule", "checks", "conditions")
+
+        def __init__(self, target: Fact):
+            explained.add(target)
+            on_path[target] = len(path)
+            path.append(target)
+            self.target = target
+            self.rules = kb.rules_concluding(target)
+            self.rule = 0
+            self.checks: list[RuleCheck] = []
+            self.conditions: list[ConditionCheck] = []
+
+    class _Unmet:
+        """A condition that fails and could be concluded: its targets, one at a time."""
+
+        __slots__ = ("cond", "status", "known", "targets", "target", "below", "loop", "loop_name", "see_above")
+
+        def __init__(self, cond: Condition, status: Status, known: tuple[Fact, ...]):
+            self.cond = cond
+            self.status = status
+            self.known = known
+            self.targets = [f for f in cond.facts() if kb.rules_concluding(f)]
+            self.target = 0
+            self.below: list[RuleCheck] = []
+            self.loop = self.see_above = False
+            self.loop_name = ""
+
+    def start(cond: Condition) -> ConditionCheck | _Unmet:
+        """A condition's check, or the frame that explains why it fails."""
+        concept = kb.concepts[cond.concept]
+        known = tuple(sorted(known_of.get(cond.concept, ()), key=lambda f: concept.states.index(f.state)))
         holds = cond.holds(case.known)
         if cond.negated:
             return ConditionCheck(cond, holds, Status.HOLDS if holds else Status.PRESENT, known)
@@ -354,22 +442,71 @@ def rule_checks(case: Case, fact: Fact) -> tuple[RuleCheck, ...]:
             return ConditionCheck(cond, True, Status.HOLDS, known)
         if cond.concept in case.answers.given:
             return ConditionCheck(cond, False, Status.ANSWERED_OTHERWISE, known)
-        status = _unmet_status(case, cond, concept.is_question)
-        below: list[RuleCheck] = []
-        loop = see_above = False
-        loop_name = ""
-        for target in (f for f in cond.facts() if case.kb.rules_concluding(f)):
-            if target in path:
-                loop = True
-                named = case.kb.loop_through({f.concept for f in path[path.index(target) :]})
-                loop_name = named.title if named else ""
-            elif target in explained:
-                see_above = True
-            else:
-                below.extend(rules_for(target, path))
-        return ConditionCheck(cond, False, status, known, tuple(below), loop, loop_name, see_above)
+        return _Unmet(cond, _unmet_status(case, cond, concept.is_question), known)
 
-    return rules_for(fact, [])
+    stack: list[_Rules | _Unmet] = [_Rules(fact)]
+    result: tuple[RuleCheck, ...] = ()
+    while stack:
+        frame = stack[-1]
+        if isinstance(frame, _Rules):
+            pushed = False
+            while frame.rule < len(frame.rules):
+                rule = frame.rules[frame.rule]
+                while len(frame.conditions) < len(rule.when):
+                    checked = start(rule.when[len(frame.conditions)])
+                    if isinstance(checked, _Unmet):
+                        stack.append(checked)
+                        pushed = True
+                        break
+                    frame.conditions.append(checked)
+                if pushed:
+                    break
+                frame.checks.append(RuleCheck(rule, tuple(frame.conditions)))
+                frame.conditions = []
+                frame.rule += 1
+            if pushed:
+                continue
+            stack.pop()
+            path.pop()
+            del on_path[frame.target]
+            if not stack:
+                result = tuple(frame.checks)
+                break
+            parent = stack[-1]
+            assert isinstance(parent, _Unmet)
+            parent.below.extend(frame.checks)
+            continue
+        pushed = False
+        while frame.target < len(frame.targets):
+            target = frame.targets[frame.target]
+            frame.target += 1
+            if target in on_path:
+                frame.loop = True
+                named = kb.loop_through({f.concept for f in path[on_path[target] :]})
+                frame.loop_name = named.title if named else ""
+            elif target in explained:
+                frame.see_above = True
+            else:
+                stack.append(_Rules(target))
+                pushed = True
+                break
+        if pushed:
+            continue
+        stack.pop()
+        done = ConditionCheck(
+            frame.cond,
+            False,
+            frame.status,
+            frame.known,
+            tuple(frame.below),
+            frame.loop,
+            frame.loop_name,
+            frame.see_above,
+        )
+        owner = stack[-1]
+        assert isinstance(owner, _Rules)
+        owner.conditions.append(done)
+    return result
 
 
 def _unmet_status(case: Case, cond: Condition, is_question: bool) -> Status:

@@ -70,25 +70,40 @@ def _cycle_through(start: str, members: set[str], edges) -> list[str]:
 
 def closes_loop(case: Case) -> set[int]:
     """The steps that go round a loop: they add nothing, and what they
-    conclude is among the facts their own premises were first built on."""
+    conclude is among the facts their own premises were first built on.
+
+    Each question walks back through the firings that first added the
+    premises, with an explicit queue (a chain may be thousands of links
+    long), and only through facts added after the earliest one it looks for:
+    a fact's premises are always older than the fact."""
     first: dict[Fact, tuple[Fact, ...]] = {}
+    added_at: dict[Fact, int] = {}  # the step that first added a fact; answers are older than any
     for step in case.steps:
         for fact in step.added:
             first[fact] = step.matched
-    ancestry: dict[Fact, frozenset[Fact]] = {}
-
-    def ancestors(fact: Fact) -> frozenset[Fact]:
-        if fact not in ancestry:
-            ancestry[fact] = frozenset()  # guards against a repeat while computing
-            found = set()
-            for premise in first.get(fact, ()):
-                found.add(premise)
-                found |= ancestors(premise)
-            ancestry[fact] = frozenset(found)
-        return ancestry[fact]
-
+            added_at[fact] = step.number
     return {
         step.number
         for step in case.steps
-        if not step.added and any(c in ancestors(p) for p in step.matched for c in step.rule.then)
+        if not step.added and _built_on(set(step.rule.then), step.matched, first, added_at)
     }
+
+
+def _built_on(
+    wanted: set[Fact], matched: tuple[Fact, ...], first: dict[Fact, tuple[Fact, ...]], added_at: dict[Fact, int]
+) -> bool:
+    """Is any of ``wanted`` among the facts ``matched`` were first built on
+    (their premises, their premises' premises, and so on)?"""
+    oldest = min(added_at.get(f, 0) for f in wanted)
+    seen: set[Fact] = set()
+    queue = deque(p for f in matched for p in first.get(f, ()))
+    while queue:
+        fact = queue.popleft()
+        if fact in seen:
+            continue
+        seen.add(fact)
+        if fact in wanted:
+            return True
+        if added_at.get(fact, 0) > oldest:  # only a fact added later can be built on a wanted one
+            queue.extend(first.get(fact, ()))
+    return False

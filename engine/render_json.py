@@ -23,6 +23,11 @@ if TYPE_CHECKING:  # the explanation modules are imported by the commands that e
     from .explain import ConditionCheck, How, Link, Node, RuleCheck, SideTrees, Trace, Why, WhyNot
 
 FORMAT_VERSION = 1
+# levels of a tree (how, why-not) shown inside one another: a deeper branch (a
+# long chain of rules) is listed in the document's "continued" array and its
+# place marked with "continued": its index there, so that the document stays
+# shallow enough for any JSON reader, however long the chain
+TREE_DEPTH = 12
 
 Json = dict[str, Any]
 
@@ -58,6 +63,8 @@ def rule(r: Rule) -> Json:
     }
     if r.replaces:
         out["replaces"] = r.replaces
+    if r.replaced:
+        out["replaced"] = list(r.replaced)
     return out
 
 
@@ -178,26 +185,33 @@ def consultation(summary: Summary, label: Json | None = None, disclaimer: str | 
 # ---------------------------------------------------------------------------
 
 
-def node(n: Node) -> Json:
-    """A fact of a ``how`` tree, with every route to it."""
+def node(n: Node, parts: list[Node] | None = None, level: int = 0) -> Json:
+    """A fact of a ``how`` tree, with every route to it. A fact deeper than
+    TREE_DEPTH with routes of its own is added to ``parts`` (when given) and
+    marked with its index there, its derivations left to that entry."""
     out: Json = {
         "concept": n.fact.concept,
         "state": n.fact.state,
         "label": n.label,
         "strength": n.strength.label if n.strength else None,
         "given": n.given,
-        "derivations": [
-            {
-                "rule": r.rule.id,
-                "title": r.rule.title,
-                "rule_strength": r.rule.strength.label,
-                "strength": r.strength.label,
-                "sources": _sources(r.rule),
-                "premises": [node(p) for p in r.premises],
-            }
-            for r in n.routes
-        ],
+        "derivations": [],
     }
+    if parts is not None and level >= TREE_DEPTH and n.routes:
+        out["continued"] = len(parts)
+        parts.append(n)
+        return out
+    out["derivations"] = [
+        {
+            "rule": r.rule.id,
+            "title": r.rule.title,
+            "rule_strength": r.rule.strength.label,
+            "strength": r.strength.label,
+            "sources": _sources(r.rule),
+            "premises": [node(p, parts, level + 1) for p in r.premises],
+        }
+        for r in n.routes
+    ]
     if n.loop:
         out["loop"] = facts(n.loop)
         out["loop_name"] = n.loop_name or None
@@ -208,27 +222,31 @@ def node(n: Node) -> Json:
 
 def how(h: How, kb: KnowledgeBase) -> Json:
     tree = h.tree
-    return _document(
+    parts: list[Node] = []
+    out = _document(
         fact=fact(h.fact),
         holds=tree is not None,
         concluded=bool(tree and not tree.given),
         given=bool(tree and tree.given),
         strength=tree.strength.label if tree and tree.strength else None,
-        tree=node(tree) if tree else None,
-        conflict=_conflict_with_trees(h.conflict, h.conflict_trees) if h.conflict else None,
+        tree=node(tree, parts) if tree else None,
+        conflict=_conflict_with_trees(h.conflict, h.conflict_trees, parts) if h.conflict else None,
         answers=answers(h.answers, kb),
     )
+    if parts:
+        out["continued"] = [node(part, parts) for part in parts]  # grows while it is read
+    return out
 
 
-def _conflict_with_trees(c: Conflict, trees: tuple[SideTrees, ...]) -> Json:
+def _conflict_with_trees(c: Conflict, trees: tuple[SideTrees, ...], parts: list[Node]) -> Json:
     data = conflict(c)
     for side, out in zip(trees, data["sides"], strict=True):
         if side.tree is None:
             out["trees"] = [
-                {"rule": r.id, "premises": [node(p) for p in premises]} for r, premises in side.blocked_routes
+                {"rule": r.id, "premises": [node(p, parts, 1) for p in premises]} for r, premises in side.blocked_routes
             ]
         else:
-            out["tree"] = node(side.tree)
+            out["tree"] = node(side.tree, parts)
     return data
 
 
@@ -266,31 +284,38 @@ def why_not(w: WhyNot, kb: KnowledgeBase) -> Json:
         out["strength"] = w.strength.label if w.strength else None
         out["see"] = f"cofactor how {w.fact}"
         return out
+    parts: list[ConditionCheck] = []
     out["blocked_by_answer"] = w.blocked is not None
     out["conflict"] = conflict(w.conflict) if w.conflict else None
-    out["rules"] = [_rule_check(r) for r in w.checks]
+    out["rules"] = [_rule_check(r, parts, 0) for r in w.checks]
     out["smallest_changes"] = [[_change(c) for c in option] for option in w.changes]
+    if parts:
+        # each entry: the "why_not" of the condition marked with its index
+        out["continued"] = [[_rule_check(r, parts, 0) for r in part.below] for part in parts]  # grows while read
     return out
 
 
-def _rule_check(check: RuleCheck) -> Json:
+def _rule_check(check: RuleCheck, parts: list[ConditionCheck], level: int) -> Json:
     return {
         "rule": check.rule.id,
         "title": check.rule.title,
         "strength": check.rule.strength.label,
-        "conditions": [_condition_check(c) for c in check.conditions],
+        "conditions": [_condition_check(c, parts, level) for c in check.conditions],
     }
 
 
-def _condition_check(check: ConditionCheck) -> Json:
+def _condition_check(check: ConditionCheck, parts: list[ConditionCheck], level: int) -> Json:
     out: Json = {
         "condition": str(check.condition),
         "holds": check.holds,
         "status": str(check.status),
         "known": facts(check.known),
     }
-    if check.below:
-        out["why_not"] = [_rule_check(r) for r in check.below]
+    if check.below and level + 1 >= TREE_DEPTH:
+        out["continued"] = len(parts)
+        parts.append(check)
+    elif check.below:
+        out["why_not"] = [_rule_check(r, parts, level + 1) for r in check.below]
     if check.loop:
         out["loop"] = True
         out["loop_name"] = check.loop_name or None

@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .consultation import Summary
-from .errors import Problem
+from .errors import Problem, visible
 from .model import DERIVED_KINDS, Kind, KnowledgeBase, Rule, Strength
 from .reasoning import Case, Conflict
 
 if TYPE_CHECKING:  # the explanation modules are imported by the commands that explain
     from .counterfactual import WhatIf
-    from .explain import How, Link, Node, RuleCheck, Trace, Why, WhyNot
+    from .explain import ConditionCheck, How, Link, Node, RuleCheck, Trace, Why, WhyNot
     from .model import Fact
 
 TITLES = {
@@ -39,13 +39,10 @@ STATUS_TEXT = {
     "present": "fails: {concept} is {known}",
 }
 TREE = {False: ("├─ ", "│  "), True: ("└─ ", "   ")}  # (branch, continuation), by "is the last"
-
-
-def visible(text: str) -> str:
-    """``text`` with control characters shown as escapes, never executed."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+# levels of a tree shown inside one another: a deeper branch (a long chain of
+# rules) goes on below the tree as a numbered part, so that lines stay short
+# and the renderer's own recursion stays bounded, however long the chain
+TREE_DEPTH = 12
 
 
 def problems(found: Sequence[Problem]) -> str:
@@ -225,15 +222,23 @@ def how(h: How, kb: KnowledgeBase) -> str:
 
 
 def how_text(kb: KnowledgeBase, node: Node, width: int = 100) -> str:
-    """A derivation tree, each rule with its strength and source sentences."""
+    """A derivation tree, each rule with its strength and source sentences.
+    A branch deeper than TREE_DEPTH goes on below, as a numbered part."""
     lines = [f"{node.fact}  ({fact_text(kb, node.fact)})  [{strength_text(node.strength)}]"]
     if node.given and not node.routes:
         lines.append("  This is one of your answers.")
-    _how_children(node, "", lines, width)
+    parts: list[Node] = []
+    _how_children(node, "", lines, width, 1, parts)
+    for number, part in enumerate(parts, 1):  # grows while it is read: a part may continue too
+        lines.append("")
+        lines.append(
+            f"[{number}] {part.fact}  ({fact_text(kb, part.fact)})  [{strength_text(part.strength)}], continued"
+        )
+        _how_children(part, "", lines, width, 1, parts)
     return "\n".join(lines)
 
 
-def _how_children(node: Node, indent: str, lines: list[str], width: int) -> None:
+def _how_children(node: Node, indent: str, lines: list[str], width: int, level: int, parts: list[Node]) -> None:
     for i, route in enumerate(node.routes):
         branch, cont = TREE[i == len(node.routes) - 1]
         rule = route.rule
@@ -253,9 +258,15 @@ def _how_children(node: Node, indent: str, lines: list[str], width: int) -> None
             )
         for j, premise in enumerate(route.premises):
             pbranch, pcont = TREE[j == len(route.premises) - 1]
-            lines.append(f"{indent}{cont}{pbranch}{_node_line(premise)}")
-            if not premise.loop and not premise.see_above:
-                _how_children(premise, indent + cont + pcont, lines, width)
+            line = f"{indent}{cont}{pbranch}{_node_line(premise)}"
+            if premise.loop or premise.see_above:
+                lines.append(line)
+            elif level >= TREE_DEPTH and premise.routes:
+                parts.append(premise)
+                lines.append(f"{line}  (continued below at [{len(parts)}])")
+            else:
+                lines.append(line)
+                _how_children(premise, indent + cont + pcont, lines, width, level + 1, parts)
 
 
 def _node_line(node: Node) -> str:
@@ -340,7 +351,12 @@ def why_not(w: WhyNot, kb: KnowledgeBase, shown: int = 8) -> str:
         )
     else:
         lines.append(f"{len(w.checks)} rule{'s' if len(w.checks) > 1 else ''} could conclude it:")
-        _checks_lines(w.checks, "  ", lines)
+        parts: list[ConditionCheck] = []
+        _checks_lines(w.checks, "  ", lines, 1, parts)
+        for number, part in enumerate(parts, 1):  # grows while it is read: a part may continue too
+            lines.append("")
+            lines.append(f"[{number}] why not {visible(str(part.condition))}, continued:")
+            _checks_lines(part.below, "  ", lines, 1, parts)
     if w.changes:
         lines.append("")
         lines.append("The smallest change of answers that would make it hold:")
@@ -354,7 +370,11 @@ def why_not(w: WhyNot, kb: KnowledgeBase, shown: int = 8) -> str:
     return "\n".join(lines)
 
 
-def _checks_lines(checks: Sequence[RuleCheck], indent: str, lines: list[str]) -> None:
+def _checks_lines(
+    checks: Sequence[RuleCheck], indent: str, lines: list[str], level: int, parts: list[ConditionCheck]
+) -> None:
+    """The rules checked, each condition with why it fails; a why-not
+    deeper than TREE_DEPTH goes in ``parts``, to go on below."""
     for check in checks:
         rule = check.rule
         lines.append(f"{indent}{visible(rule.id)} [{rule.strength.label}]: {visible(rule.title)}")
@@ -372,9 +392,12 @@ def _checks_lines(checks: Sequence[RuleCheck], indent: str, lines: list[str]) ->
                 lines.append(f"{indent}       <- comes back to a fact already being explained: {name}")
             elif cond.see_above:
                 lines.append(f"{indent}       (why not: explained above)")
+            elif cond.below and level >= TREE_DEPTH:
+                parts.append(cond)
+                lines.append(f"{indent}       why not: continued below at [{len(parts)}]")
             elif cond.below:
                 lines.append(f"{indent}       why not:")
-                _checks_lines(cond.below, indent + "         ", lines)
+                _checks_lines(cond.below, indent + "         ", lines, level + 1, parts)
 
 
 # ---------------------------------------------------------------------------
@@ -449,6 +472,9 @@ def rules_text(rules: Sequence[Rule]) -> str:
     for rule in rules:
         lines.append(f"{visible(rule.id)}  [{rule.strength.label}]  {visible(rule.path)}")
         lines.append(f"  {visible(rule.title)}")
+        if rule.replaced:
+            nearest, *earlier = (visible(r) for r in rule.replaced)
+            lines.append(f"  replaces  {nearest}" + "".join(f", which replaced {r}" for r in earlier))
         lines.append(f"  when  {'; '.join(visible(str(c)) for c in rule.when)}")
         lines.append(f"  then  {'; '.join(str(f) for f in rule.then)}")
         for source in rule.sources:

@@ -601,3 +601,46 @@ def test_the_schema_rejects_a_broken_document(
     start = "consult" if document == "batch_line" else document
     assert_valid(start, data)  # the starting point is valid...
     assert problems(document, _broken(data, breakage)), f"{name}: the schema accepted it"  # ...its breakage not
+
+
+# ---------------------------------------------------------------------------
+# Long chains (parts continued below) and chains of replacements
+# ---------------------------------------------------------------------------
+
+
+def test_long_chains_continue_in_parts_that_match_the_schema(invoke: Any, tmp_path: Path) -> None:
+    """A how-tree or why-not deeper than the renderer nests goes on in the
+    document's "continued" array, and still matches the schema."""
+    from test_long_chains import chain_rules, fact
+
+    path = tmp_path / "chain.toml"
+    path.write_text(chain_rules(60), encoding="utf-8")
+    end = f"{fact(60)}=yes"
+    how = json.loads(invoke("--rules", str(path), "how", end, "-a", f"{fact(0)}=yes", "--json").stdout)
+    stub = lambda node: isinstance(node.get("continued"), int) and node["derivations"] == []  # noqa: E731
+    assert how["continued"] and anywhere(how, stub)
+    assert_valid("how", how)
+    why_not = json.loads(invoke("--rules", str(path), "why-not", end, "--json").stdout)
+    assert why_not["continued"] and anywhere(why_not, lambda check: isinstance(check.get("continued"), int))
+    assert_valid("why_not", why_not)
+
+
+def test_a_chain_of_replacements_is_listed_and_matches_the_schema(invoke: Any, tmp_path: Path) -> None:
+    severe = "pth.severe-deficiency-impairs-secretion"
+    rule = (
+        '[[rule]]\nid = "{id}"\nreplaces = "{replaces}"\ntitle = "My version"\n'
+        'when = ["magnesium_status = severely_low"]\nthen = ["pth_secretion = impaired"]\nstrength = "likely"\n'
+        'sources = [{{ document = "mg-calcium", quote = "Severe magnesium deficiency impairs PTH production" }}]\n'
+    )
+    # the later replacement is named first: order does not matter
+    (tmp_path / "a.toml").write_text(rule.format(id="mine.second", replaces="mine.first"), encoding="utf-8")
+    (tmp_path / "b.toml").write_text(rule.format(id="mine.first", replaces=severe), encoding="utf-8")
+    files = ["--rules", str(tmp_path / "a.toml"), "--rules", str(tmp_path / "b.toml")]
+    listed = json.loads(invoke(*files, "rules", "--json").stdout)
+    assert_valid("rules", listed)
+    mine = {r["id"]: r for r in listed if r["id"].startswith("mine.") or r["id"] == severe}
+    assert list(mine) == ["mine.second"]
+    assert mine["mine.second"]["replaces"] == "mine.first"
+    assert mine["mine.second"]["replaced"] == ["mine.first", severe]
+    text = invoke(*files, "rules").stdout
+    assert f"  replaces  mine.first, which replaced {severe}\n" in text
