@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, NamedTuple
 from .errors import AnswerError, visible
 from .model import Concept, Fact, KnowledgeBase
 from .suggest import closest
-from .syntax import character, is_control
 
 if TYPE_CHECKING:  # pragma: no cover
     from pathlib import Path
@@ -62,6 +61,10 @@ def _control(text: str) -> str:
     """``" (it holds '\\n' (U+000A, a control character) at position 5)"``
     for the first control character of ``text`` that is not plain spacing
     around it, or ""."""
+    if text.isprintable():
+        return ""
+    from .syntax import character, is_control  # noqa: PLC0415 - only unusual text needs them
+
     inner = text.strip(" \t")
     start = len(text) - len(text.lstrip(" \t"))
     for position, ch in enumerate(inner, start + 1):
@@ -73,6 +76,10 @@ def _control(text: str) -> str:
 def _not_latin(text: str) -> str:
     """``" ('а' (U+0430 CYRILLIC SMALL LETTER A) at position 2 is not ...)"``
     for the first letter of ``text`` outside ASCII, or ""."""
+    if text.isascii():
+        return ""
+    from .syntax import character  # noqa: PLC0415 - only unusual text needs it
+
     for position, ch in enumerate(text, 1):
         if not ch.isascii() and ch.isprintable():
             return f" ({character(ch)} at position {position} is not an ASCII letter)"
