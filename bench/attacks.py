@@ -75,6 +75,21 @@ def alternatives(conditions: int) -> str:
     return "\n".join(parts)
 
 
+def multi_valued(conditions: int) -> str:
+    """One rule over multi-valued questions: answered with both states each,
+    it matches 2**conditions combinations, each a route."""
+    parts = []
+    for i in range(conditions):
+        parts.append(
+            f'[[concept]]\nid = "m{i:02d}"\nlabel = "M {i}"\nkind = "question"\nstates = ["a", "b"]\n'
+            f'multi = true\nquestion = "M {i}?"\norder = {i + 1}\n'
+        )
+    parts.append('[[concept]]\nid = "every_route"\nlabel = "Every route"\nkind = "outcome"\nstates = ["yes"]\n')
+    when = ", ".join(f'"m{i:02d} in [a, b]"' for i in range(conditions))
+    parts.append(_document_rule(0, when, "every_route = yes"))
+    return "\n".join(parts)
+
+
 def independent(count: int) -> str:
     """`count` rules on the built-in questions, each its own conclusion."""
     parts = []
@@ -127,6 +142,18 @@ def cases(folder: Path) -> list[Case]:
             ["--rules", write("alt64.toml", alternatives(64)), "consult", "--no-input", "--json"]
             + [arg for i in range(64) for arg in ("-a", f"q{i:02d}=b")],
             0,
+        ),
+        Case(
+            "how --json, 8,192 routes",
+            ["--rules", write("multi13.toml", multi_valued(13)), "how", "every_route=yes", "--json"]
+            + [arg for i in range(13) for arg in ("-a", f"m{i:02d}=a,b")],
+            0,
+        ),
+        Case(
+            "65,536 routes of 16 facts",
+            ["--rules", write("multi16.toml", multi_valued(16)), "how", "every_route=yes", "--json"]
+            + [arg for i in range(16) for arg in ("-a", f"m{i:02d}=a,b")],
+            1,
         ),
         Case(
             "a concept of 1,000 states",

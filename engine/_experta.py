@@ -41,6 +41,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .errors import ReasoningError
+from .limits import MAX_ROUTE_FACTS
 from .model import Fact, KnowledgeBase, Rule
 
 # The names that frozendict 1.2 (pinned by experta 1.9.4) and experta itself
@@ -218,14 +219,19 @@ COMBINATION_FLOOR = 100_000
 class TooManyCombinations(ReasoningError):
     """A rule matches more combinations of facts than a run may fire."""
 
-    def __init__(self, rule, count: int, width: int, limit: int):
+    def __init__(self, rule, count: int, width: int, limit: int | None):
         wrapped = getattr(rule, "_wrapped", None)
         model = getattr(wrapped, "cofactor_rule", None)
         name = model.id if model is not None else getattr(rule, "__name__", "?")
         self.rule_id = name
+        past = (
+            f"each a firing to come, which takes the run past the firing limit ({limit:,})"
+            if limit is not None
+            else f"each a route to keep and explain, which takes the run past the {MAX_ROUTE_FACTS:,} facts "
+            "a run's routes may hold"
+        )
         super().__init__(
-            f"rule {name} matches {count:,} combinations of the facts its {width} conditions accept, "
-            f"each a firing to come, which takes the run past the firing limit ({limit:,}). "
+            f"rule {name} matches {count:,} combinations of the facts its {width} conditions accept, {past}. "
             "Answer multi-valued questions with fewer states, or split the rule into rules of fewer conditions."
         )
 
@@ -406,6 +412,7 @@ class IndexedMatcher(experta.abstract.Matcher):
         self._touched: list[_Compiled] = []
         self._epoch = object()
         self._made = 0  # activations made by joins since the reset
+        self._route_facts = 0  # facts in the routes past each join's first (see ``_spend``)
 
     def changes(self, adding=None, deleting=None):
         """The activations added and removed by these changes of working
@@ -505,6 +512,11 @@ class IndexedMatcher(experta.abstract.Matcher):
         self._made += count
         if self._made > self.budget:
             raise TooManyCombinations(compiled.rule, count, len(columns), self.limit)
+        # every combination past the first is a route of its own, whose facts
+        # the case keeps and the explanations lay out
+        self._route_facts += (count - 1) * len(columns)
+        if self._route_facts > MAX_ROUTE_FACTS:
+            raise TooManyCombinations(compiled.rule, count, len(columns), None)
 
     @staticmethod
     def _activate(compiled: _Compiled, combinations: Iterable[tuple], added: dict) -> None:

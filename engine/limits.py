@@ -20,3 +20,8 @@ MAX_STATES = 1_000
 MAX_CONDITIONS = 64
 # rules in one knowledge base, the built-in rules and every --rules file together
 MAX_RULES = 50_000
+# facts held by the extra routes that rules matching several combinations of
+# facts make in one run (a rule of n conditions, each answered with two states
+# of a multi-valued concept, has 2**n routes of n facts each, and every route
+# is kept and explained): beyond it a run is stopped before they are built
+MAX_ROUTE_FACTS = 250_000

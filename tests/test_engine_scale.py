@@ -276,3 +276,22 @@ def test_five_thousand_rules_on_the_same_answers_each_give_a_route(tmp_path):
     assert_clean(result, 0)
     routes = _conclusions(result.stdout)[("bone_strength", "reduced")]["derivations"]
     assert {r["rule"] for r in routes} >= {f"bulk.r{i:05d}" for i in range(5_000)}
+
+
+def test_routes_too_many_to_explain_are_stopped_before_they_are_built(tmp_path):
+    # 16 conditions answered with both states: 65,536 routes of 16 facts,
+    # inside the firing limit but a million facts to keep and lay out (it
+    # took 2 GB and 18 s to print with how --json)
+    rules, answers = _multi_rule(tmp_path, 16)
+    for command in (["consult", "--no-input", "--json"], ["how", "scale_out=yes", "--json"]):
+        result = run_cofactor(["--rules", rules, *command, *answers])
+        err = assert_clean(result, 1, stderr=["rule scale.wide matches", "combinations", "250,000 facts"])
+        assert len(err.strip().splitlines()) == 1
+
+
+def test_routes_within_what_a_run_may_hold_are_all_explained(tmp_path):
+    # 2**13 routes of 13 facts: 106,483 facts past the first route, within the limit
+    rules, answers = _multi_rule(tmp_path, 13)
+    result = run_cofactor(["--rules", rules, "consult", "--no-input", "--json", *answers])
+    assert_clean(result, 0)
+    assert len(_conclusions(result.stdout)[("scale_out", "yes")]["derivations"]) == 2**13
