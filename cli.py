@@ -534,14 +534,8 @@ def _interview(reasoner: Reasoner, answers: Answers) -> Answers:
             return answers
         _say("")
         _say(f"Question {len(history) + 1}: {render_text.visible(concept.question)}", bold=True)
-        _say(_options_line(concept))
+        _say(render_text.options_line(concept))
         answers = cast(Answers, _prompt_loop("> ", _Asking(reasoner, case, concept, answers, history)))
-
-
-def _options_line(concept: Concept) -> str:
-    numbered = "  ".join(f"{i}) {s}" for i, s in enumerate(concept.states, 1))
-    several = " (several: separate with commas)" if concept.multi else ""
-    return f"  {numbered}  - or unknown{several}; type help, why, how or back"
 
 
 class _Asking:
@@ -560,7 +554,7 @@ class _Asking:
         if word in HELP:
             concept = self.concept
             _say(render_text.visible(concept.help or concept.description or "No help for this question."))
-            _say(_options_line(concept))
+            _say(render_text.options_line(concept, every=True))
         elif word == "why":
             self.why_depth += 1
             _say(render_text.why_level(self._why, self.case.kb, self.why_depth))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from .consultation import Summary
 from .errors import Problem, visible
-from .model import DERIVED_KINDS, Kind, KnowledgeBase, Rule, Strength
+from .model import DERIVED_KINDS, Concept, Kind, KnowledgeBase, Rule, Strength
 from .reasoning import Case, Conflict
 
 if TYPE_CHECKING:  # the explanation modules are imported by the commands that explain
@@ -465,6 +465,30 @@ def trace(t: Trace, kb: KnowledgeBase | None = None) -> str:
 # ---------------------------------------------------------------------------
 # The knowledge base
 # ---------------------------------------------------------------------------
+
+
+OPTIONS_SHOWN = 12  # states numbered under a question; past it, the first few and a count
+OPTIONS_WIDTH = 96  # columns of the full list that help shows of a question with many states
+
+
+def options_line(concept: Concept, *, every: bool = False) -> str:
+    """The numbered states under a question, and what else may be typed. A
+    question with many states shows its first few and how many there are
+    (help, ``every``, lists them all, wrapped)."""
+    several = " (several: separate with commas)" if concept.multi else ""
+    tail = f"- or unknown{several}; type help, why, how or back"
+    items = [f"{i}) {s}" for i, s in enumerate(concept.states, 1)]
+    if len(items) <= OPTIONS_SHOWN:
+        return f"  {'  '.join(items)}  {tail}"
+    if not every:
+        shown = "  ".join(items[: OPTIONS_SHOWN - 2])
+        return f"  {shown}  ... {items[-1]}  ({len(items):,} states: help lists them all)\n  {tail}"
+    lines = [""]
+    for item in items:
+        if lines[-1] and len(lines[-1]) + 2 + len(item) > OPTIONS_WIDTH:
+            lines.append("")
+        lines[-1] = f"{lines[-1]}  {item}" if lines[-1] else item
+    return "\n".join(f"  {line}" for line in [*lines, tail])
 
 
 def rules_text(rules: Sequence[Rule]) -> str:

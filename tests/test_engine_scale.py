@@ -197,6 +197,26 @@ def test_a_concept_of_the_most_states_is_asked_and_used_in_rules(tmp_path):
     assert set(_conclusions(result.stdout)) == {("scale_out", "no")}
 
 
+def test_a_question_of_many_states_shows_a_few_and_help_lists_them_all(tmp_path):
+    states = [f"s{i}" for i in range(MAX_STATES)]
+    parts = [
+        _concept("scale_wide", states, order=1),
+        _concept("scale_out", ["yes", "no"], question=False),
+        _rule("scale.last", [f"scale_wide = s{MAX_STATES - 1}"], "scale_out = yes"),
+    ]
+    rules = _write(tmp_path, "wide.toml", parts)
+    result = run_cofactor(["--rules", rules, "consult", "--json"], stdin="help\n1000\n" + "unknown\n" * 40)
+    err = assert_clean(result, 0)
+    asked = err[: err.index("> help")].splitlines()
+    assert "  1) s0  2) s1" in asked[-2] and asked[-2].endswith("... 1000) s999  (1,000 states: help lists them all)")
+    assert asked[-1] == "  - or unknown; type help, why, how or back"
+    shown = err[err.index("> help") : err.index("> 1000")].splitlines()
+    numbered = [item for line in shown for item in line.split("  ") if item[:1].isdigit()]
+    assert numbered == [f"{i}) s{i - 1}" for i in range(1, MAX_STATES + 1)]
+    assert max(len(line) for line in shown) <= 100
+    assert ("scale_out", "yes") in _conclusions(result.stdout)
+
+
 # --- combinations of facts -------------------------------------------------------------
 
 
