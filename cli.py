@@ -263,6 +263,13 @@ class CofactorGroup(click.Group):
             code = _output_failed(exc)
         except SystemExit as exc:  # click's own ending (shell completion, a broken pipe)
             return exc.code if isinstance(exc.code, int) else 1
+        except MemoryError:  # the last guard: every input has its limit, but a machine may have less
+            code = _fail(
+                click.ClickException(
+                    "cofactor ran out of memory; give it a smaller input (the README's reliability section "
+                    "lists the limits), or run it where more memory is free."
+                )
+            )
         else:
             return code or (result if isinstance(result, int) else 0)
         return code
@@ -913,6 +920,14 @@ def _batch_input(file: str):
     if file == "-":
         yield sys.stdin
         return
+    from .engine import rulefiles  # noqa: PLC0415
+
+    try:
+        rulefiles.check_stream(file)  # a device or a socket is never opened
+    except rulefiles.FileRefused as exc:
+        raise BadValue(f"batch file '{answer_io.shown_path(file)}' {exc.message} ({exc.fix})") from None
+    except OSError:
+        pass  # opening it says what is wrong
     try:
         handle = open(file, encoding="utf-8", newline="")  # noqa: SIM115 - closed below
     except OSError as exc:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import itertools
 import os
+import stat
 import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
@@ -33,6 +34,7 @@ from . import answers as answer_io
 from . import jsontext, kbcache, render_json, rulefiles
 from .consultation import summarize
 from .errors import AnswerError, ReasoningError
+from .limits import MAX_FILE_BYTES, MAX_LINE
 from .model import KnowledgeBase
 from .reasoning import Case, Reasoner
 
@@ -98,7 +100,7 @@ def read_cases(kb: KnowledgeBase, stream: IO[str], fmt: str) -> Iterator[RawCase
 
 def _csv_cases(kb: KnowledgeBase, stream: IO[str]) -> Iterator[RawCase]:
     """Checks the header now; the rows are read as they are asked for."""
-    rows = csv.reader(stream)
+    rows = csv.reader(_lines(stream))
     try:
         header = next(rows, None)
     except csv.Error as exc:
@@ -146,8 +148,24 @@ def _csv_rows(rows: Iterator[list[str]], columns: list[str]) -> Iterator[RawCase
         yield RawCase(number, answers)
 
 
+def _lines(stream: IO[str]) -> Iterator[str]:
+    """The lines of ``stream``, each read with a bound: a line longer than
+    MAX_LINE (a file that is not CSV or JSON Lines at all, /dev/zero...)
+    ends the input with an error, before it can fill memory."""
+    number = 0
+    while line := stream.readline(MAX_LINE + 1):
+        number += 1
+        if len(line) > MAX_LINE:
+            raise AnswerError(
+                f"line {number:,} of the input is longer than {MAX_LINE:,} characters; "
+                "is it a CSV or JSON Lines file? Split very long lines, or name the right --input-format",
+                value="",
+            )
+        yield line
+
+
 def _jsonl_cases(stream: IO[str]) -> Iterator[RawCase]:
-    for number, line in enumerate(stream, 1):
+    for number, line in enumerate(_lines(stream), 1):
         if not line.strip():
             continue
         try:
@@ -167,7 +185,14 @@ def _jsonl_cases(stream: IO[str]) -> Iterator[RawCase]:
 
 
 def _named_cases(stream: IO[str], fmt: str) -> Iterator[RawCase]:
-    data = _document(stream.read(), fmt)
+    text = stream.read(MAX_FILE_BYTES + 1)  # characters: at least as many bytes
+    if len(text) > MAX_FILE_BYTES:
+        raise AnswerError(
+            f"the input is larger than {MAX_FILE_BYTES // 1048576} MiB, the most a {fmt.upper()} document "
+            "may be; split it into several files, or use CSV or JSON Lines, which are read a case at a time",
+            value="",
+        )
+    data = _document(text, fmt)
     return (
         RawCase(name, answers)
         if isinstance(answers, dict)
@@ -190,10 +215,13 @@ def _document(text: str, fmt: str) -> dict:
 
 
 def count_cases(path: str, fmt: str) -> int | None:
-    """About how many cases a file holds (for a progress bar), or None."""
+    """About how many cases a file holds (for a progress bar), or None. Only
+    a regular file is counted: a FIFO or a pipe can be read once, by the run."""
     if path == "-" or fmt not in ("csv", "jsonl"):
         return None
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
         with open(path, "rb") as handle:
             lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
     except OSError:

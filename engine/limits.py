@@ -25,3 +25,6 @@ MAX_RULES = 50_000
 # of a multi-valued concept, has 2**n routes of n facts each, and every route
 # is kept and explained): beyond it a run is stopped before they are built
 MAX_ROUTE_FACTS = 250_000
+# characters in one line of batch input (a CSV row, a JSON Lines case): CSV
+# and JSON Lines are read a case at a time, so only a line is bounded
+MAX_LINE = 1024 * 1024

@@ -226,6 +226,17 @@ def _check_kind(mode: int) -> None:
     raise FileRefused(f"is {kind}, not a file: it is not read", "name a regular file")
 
 
+def check_stream(path: str | Path) -> None:
+    """For input read as a stream (batch's CSV and JSON Lines): a regular
+    file, a FIFO or a pipe (``<(...)``) may be read as it comes; a device or
+    a socket is refused (:class:`FileRefused`) before it is opened. Raises
+    OSError for a path that cannot be examined."""
+    mode = os.stat(path).st_mode
+    if stat.S_ISFIFO(mode):
+        return
+    _check_kind(mode)
+
+
 def _open_without_blocking(name: str, flags: int) -> int:
     """Open so that nothing can block: a FIFO swapped in after ``stat`` is
     opened without waiting for a writer, and then refused."""

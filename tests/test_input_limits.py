@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 import socket
 import stat
+import threading
 from pathlib import Path
 
 import pytest
 from harness import assert_clean, run_cofactor
 
 from cofactor.engine import rulefiles
-from cofactor.engine.limits import MAX_FILE_BYTES, MAX_INT_DIGITS, MAX_NESTING
+from cofactor.engine.limits import MAX_FILE_BYTES, MAX_INT_DIGITS, MAX_LINE, MAX_NESTING
 
 NESTED = f"arrays and tables are nested more than {MAX_NESTING} deep"
 LONG_NUMBER = "a number has 5000 digits"
@@ -232,3 +233,60 @@ def test_a_link_in_a_rules_folder_back_to_the_folder_is_passed_over(tmp_path):
     (folder / "real.toml").write_text('[[document]]\nid = "mine-doc"\ntitle = "t"\n', encoding="utf-8")
     result = run_cofactor([*rules(folder), "--json"], timeout=QUICK)
     assert_clean(result, 0)
+
+
+# --- batch input: read a case at a time, each line bounded ------------------------------
+
+
+def test_batch_refuses_a_device_before_opening_it():
+    result = run_cofactor(["batch", "/dev/zero", "--input-format", "jsonl"])
+    assert_clean(result, 2, stderr=["batch file '/dev/zero' is a character device, not a file"])
+
+
+def test_batch_reads_a_fifo_as_it_comes(tmp_path):
+    fifo = tmp_path / "cases.csv"
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        with open(fifo, "w", encoding="utf-8") as handle:
+            handle.write("magnesium_status\nseverely_low\n")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    result = run_cofactor(["batch", fifo, "--input-format", "csv", "--output-format", "csv"])
+    writer.join()
+    assert_clean(result, 0)
+    header, row = result.stdout.decode().splitlines()
+    assert row.split(",")[header.split(",").index("pth_secretion")] == "impaired"
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_batch_refuses_a_line_longer_than_the_limit(fmt):
+    line = '{"magnesium_status": "' + "x" * (MAX_LINE + 10) + '"}\n' if fmt == "jsonl" else "a" * (MAX_LINE + 10)
+    result = run_cofactor(["batch", "-", "--input-format", fmt], stdin=line)
+    assert_clean(result, 2, stderr=[f"line 1 of the input is longer than {MAX_LINE:,} characters"])
+
+
+def test_batch_refuses_a_named_document_larger_than_the_limit(tmp_path):
+    path = tmp_path / "cases.toml"
+    path.write_text('[alice]\nmagnesium_status = "' + "x" * MAX_FILE_BYTES + '"\n', encoding="utf-8")
+    result = run_cofactor(["batch", path])
+    assert_clean(result, 2, stderr=["the input is larger than 8 MiB", "use CSV or JSON Lines"])
+
+
+def test_running_out_of_memory_is_one_line_and_exit_1(monkeypatch):
+    from click.testing import CliRunner
+
+    from cofactor.cli import cli
+    from cofactor.engine.reasoning import Reasoner
+
+    def exhausted(self, answers, **kw):
+        raise MemoryError
+
+    monkeypatch.setattr(Reasoner, "reason", exhausted)
+    result = CliRunner().invoke(cli, ["consult", "--no-input", "-a", "magnesium_status=low"])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.strip() == (
+        "Error: cofactor ran out of memory; give it a smaller input (the README's reliability section lists "
+        "the limits), or run it where more memory is free."
+    )
