@@ -454,6 +454,7 @@ EXPLAIN_HELP = (
 
 
 ECHO_LIMIT = 200  # characters of a piped reply shown back: a longer one is cut
+REPLY_LIMIT = 65_536  # characters of one reply read at a prompt: more is not a reply
 
 
 def _read_line(prompt: str) -> str:
@@ -463,13 +464,18 @@ def _read_line(prompt: str) -> str:
     click.echo(prompt, nl=False, err=True)
     _keep_undecodable_bytes(sys.stdin)
     try:
-        line = sys.stdin.readline()
+        line = sys.stdin.readline(REPLY_LIMIT + 1)
     except UnicodeDecodeError:  # standard input could not be set to keep them
         raise BadValue(
             f"standard input is not valid {_input_encoding()} text; give the replies in {_input_encoding()}"
         ) from None
     if not line:
         raise EOFError
+    if len(line) > REPLY_LIMIT:  # no reply is this long: the input is not replies (a file, /dev/zero...)
+        raise BadValue(
+            f"a reply of more than {REPLY_LIMIT:,} characters; standard input does not look like replies "
+            "(to answer from a file, use --no-input with --answers FILE)"
+        )
     reply = line.rstrip("\r\n")
     if not sys.stdin.isatty():
         click.echo(_typed(reply, limit=ECHO_LIMIT), err=True)  # show what was read, as a terminal would

@@ -193,6 +193,7 @@ def cases(folder: Path) -> list[Case]:
         Case("--rules /dev/zero", ["--rules", "/dev/zero", "rules"], 1),
         Case("--answers /dev/zero", ["consult", "--no-input", "--answers", "/dev/zero"], 2),
         Case("--rules naming a FIFO", ["--rules", str(fifo), "rules"], 1),
+        Case("consult, replies from /dev/zero", ["consult"], 2, b"\0" * 200_000),
         Case("batch /dev/zero", ["batch", "/dev/zero", "--input-format", "jsonl"], 2),
         Case("batch, a 2 MB line on stdin", ["batch", "-", "--input-format", "jsonl"], 2, b"{" * 2_000_000),
     ]

@@ -327,3 +327,12 @@ def test_the_handler_is_set_only_by_the_command_itself(monkeypatch, argv, orig, 
     monkeypatch.setattr(sys, "argv", argv)
     monkeypatch.setattr(sys, "orig_argv", orig or ["python", *argv])
     assert cofactor._started_as_the_command() is expected
+
+
+def test_a_reply_longer_than_any_reply_ends_the_consultation():
+    # standard input that is not replies at all: one endless line of NULs
+    with open("/dev/zero", "rb") as zeros:
+        result = subprocess.run(
+            [sys.executable, "-m", "cofactor.cli", "consult"], stdin=zeros, capture_output=True, timeout=120
+        )
+    assert_clean(result, 2, stderr=["a reply of more than 65,536 characters", "--no-input with --answers FILE"])
