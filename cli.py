@@ -30,6 +30,7 @@ from .engine import answers as answer_io
 from .engine import kbcache
 from .engine.answers import Answers, find_fact, normalize
 from .engine.errors import AnswerError, CofactorError, KnowledgeBaseError, ReasoningError, visible, visible_lines
+from .engine.limits import MAX_LINE  # characters of one line of input: a reply, as a line of batch input
 from .engine.model import Concept, KnowledgeBase
 from .engine.reasoning import DEFAULT_FIRING_LIMIT, Case, Reasoner
 
@@ -454,7 +455,6 @@ EXPLAIN_HELP = (
 
 
 ECHO_LIMIT = 200  # characters of a piped reply shown back: a longer one is cut
-REPLY_LIMIT = 65_536  # characters of one reply read at a prompt: more is not a reply
 
 
 def _read_line(prompt: str) -> str:
@@ -464,16 +464,16 @@ def _read_line(prompt: str) -> str:
     click.echo(prompt, nl=False, err=True)
     _keep_undecodable_bytes(sys.stdin)
     try:
-        line = sys.stdin.readline(REPLY_LIMIT + 1)
+        line = sys.stdin.readline(MAX_LINE + 1)
     except UnicodeDecodeError:  # standard input could not be set to keep them
         raise BadValue(
             f"standard input is not valid {_input_encoding()} text; give the replies in {_input_encoding()}"
         ) from None
     if not line:
         raise EOFError
-    if len(line) > REPLY_LIMIT:  # no reply is this long: the input is not replies (a file, /dev/zero...)
+    if len(line) > MAX_LINE:  # no reply is this long: the input is not replies (a file, /dev/zero...)
         raise BadValue(
-            f"a reply of more than {REPLY_LIMIT:,} characters; standard input does not look like replies "
+            f"a reply of more than {MAX_LINE:,} characters; standard input does not look like replies "
             "(to answer from a file, use --no-input with --answers FILE)"
         )
     reply = line.rstrip("\r\n")

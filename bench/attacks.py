@@ -180,6 +180,11 @@ def cases(folder: Path) -> list[Case]:
             0,
         ),
         Case(
+            "an 8 MiB rule file of empty arrays",
+            ["--rules", write("arrays.toml", "x = [" + "[]," * ((8 * 1024 * 1024 - 20) // 3) + "]\n"), "rules"],
+            1,
+        ),
+        Case(
             "rules nested 10,000 deep",
             ["--rules", write("deep.toml", "x = " + "[" * 10_000 + "]" * 10_000), "rules"],
             1,
@@ -193,7 +198,7 @@ def cases(folder: Path) -> list[Case]:
         Case("--rules /dev/zero", ["--rules", "/dev/zero", "rules"], 1),
         Case("--answers /dev/zero", ["consult", "--no-input", "--answers", "/dev/zero"], 2),
         Case("--rules naming a FIFO", ["--rules", str(fifo), "rules"], 1),
-        Case("consult, replies from /dev/zero", ["consult"], 2, b"\0" * 200_000),
+        Case("consult, replies from /dev/zero", ["consult"], 2, b"\0" * 1_100_000),
         Case("batch /dev/zero", ["batch", "/dev/zero", "--input-format", "jsonl"], 2),
         Case("batch, a 2 MB line on stdin", ["batch", "-", "--input-format", "jsonl"], 2, b"{" * 2_000_000),
     ]

@@ -335,4 +335,4 @@ def test_a_reply_longer_than_any_reply_ends_the_consultation():
         result = subprocess.run(
             [sys.executable, "-m", "cofactor.cli", "consult"], stdin=zeros, capture_output=True, timeout=120
         )
-    assert_clean(result, 2, stderr=["a reply of more than 65,536 characters", "--no-input with --answers FILE"])
+    assert_clean(result, 2, stderr=["a reply of more than 1,048,576 characters", "--no-input with --answers FILE"])
