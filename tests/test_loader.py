@@ -1286,3 +1286,26 @@ def test_a_concept_with_a_hundred_thousand_states_is_refused_at_once(tmp_path):
     assert path.stat().st_size > 1_000_000
     problem = only_problem(failure([path]))
     assert problem.message == "the concept has 100000 states; at most 1000 are allowed"
+
+
+def test_a_replacement_that_breaks_a_builtin_loop_leaves_the_loop_out(tmp_path, builtin_kb):
+    """A built-in [[loop]] names a cycle of the built-in rules; a --rules
+    file that replaces a rule of that cycle with one concluding something
+    else breaks it. That is the author's knowledge, not an error in the
+    built-in file: the loop is simply not there to be named."""
+    looped = "loop.low-active-vitamin-d-reduces-magnesium-absorption"
+    assert "magnesium-vitamin-d" in {lp.id for lp in builtin_kb.loops}
+    path = write(tmp_path, {"rule": [_severe_rule(id="mine.no-loop", replaces=looped)]}, "mine.toml")
+    kb = load([BUILTIN_RULES], [path])
+    assert "magnesium-vitamin-d" not in {lp.id for lp in kb.loops}
+    assert {r.id for r in kb.rules} == {r.id for r in builtin_kb.rules} - {looped} | {"mine.no-loop"}
+
+
+def test_a_loop_of_a_rules_file_that_names_no_cycle_is_still_an_error(tmp_path):
+    path = write(
+        tmp_path,
+        {"loop": [{"id": "mine", "title": "Mine", "through": ["magnesium_status", "blood_calcium"]}]},
+        "mine.toml",
+    )
+    problem = failure([BUILTIN_RULES], [path]).problems[0]
+    assert problem.path.endswith("mine.toml") and "the rules have no loop through all of" in problem.message
