@@ -924,8 +924,10 @@ def batch(ctx, file, output, input_format, output_format, jobs, as_json, rules):
 @contextlib.contextmanager
 def _batch_input(file: str):
     if file == "-":
+        _keep_undecodable_bytes(sys.stdin)  # a line that is not UTF-8 is that case's error
         yield sys.stdin
         return
+    from .engine import batch as batching  # noqa: PLC0415
     from .engine import rulefiles  # noqa: PLC0415
 
     try:
@@ -935,7 +937,8 @@ def _batch_input(file: str):
     except OSError:
         pass  # opening it says what is wrong
     try:
-        handle = open(file, encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+        # bytes that are not UTF-8 are kept, so a bad line is that case's error
+        handle = open(file, encoding="utf-8", errors="surrogateescape", newline="")  # noqa: SIM115 - closed below
     except OSError as exc:
         shown = answer_io.shown_path(file)
         if isinstance(exc, FileNotFoundError):
@@ -946,7 +949,7 @@ def _batch_input(file: str):
     with handle:
         try:
             yield handle
-        except UnicodeDecodeError:
+        except (UnicodeDecodeError, batching.NotUtf8):
             raise BadValue(f"batch file '{answer_io.shown_path(file)}' is not UTF-8 text") from None
 
 

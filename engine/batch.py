@@ -105,6 +105,8 @@ def _csv_cases(kb: KnowledgeBase, stream: IO[str]) -> Iterator[RawCase]:
         header = next(rows, None)
     except csv.Error as exc:
         raise AnswerError(f"the CSV header is not valid CSV: {exc}", value="") from None
+    if header and not _utf8("".join(header)):
+        raise NotUtf8
     if not header:
         raise AnswerError(
             "the CSV input is empty: its first row names the questions, e.g. "
@@ -125,6 +127,7 @@ def _csv_cases(kb: KnowledgeBase, stream: IO[str]) -> Iterator[RawCase]:
 
 def _csv_rows(rows: Iterator[list[str]], columns: list[str]) -> Iterator[RawCase]:
     number = 1
+    read = False  # a case read yet
     while True:
         number += 1
         try:
@@ -136,6 +139,12 @@ def _csv_rows(rows: Iterator[list[str]], columns: list[str]) -> Iterator[RawCase
             return
         if not row:
             continue  # a blank line
+        if not _utf8("".join(row)):
+            if not read:  # from its first case on: the wrong file, not one bad case
+                raise NotUtf8
+            yield RawCase(number, None, NOT_UTF8)
+            continue
+        read = True
         if len(row) != len(columns):
             yield RawCase(number, None, f"{len(row)} cells, but the header names {len(columns)} questions")
             continue
@@ -146,6 +155,30 @@ def _csv_rows(rows: Iterator[list[str]], columns: list[str]) -> Iterator[RawCase
                 continue  # unknown
             answers[concept] = states if len(states) > 1 else states[0]
         yield RawCase(number, answers)
+
+
+# Input is read keeping bytes that are not UTF-8 (as lone surrogates), so
+# that one bad line of a stream is that case's error, not the end of the run.
+NOT_UTF8 = "not UTF-8 text (save the file as UTF-8)"
+
+
+class NotUtf8(AnswerError):
+    """The input as a whole is not UTF-8 text (its header, its first line, or
+    its one document): the wrong file, rather than one bad case."""
+
+    def __init__(self) -> None:
+        super().__init__(f"the input is {NOT_UTF8}", value="")
+
+
+def _utf8(text: str) -> bool:
+    """Does ``text`` hold only what UTF-8 decoded (no kept-back bytes)?"""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _lines(stream: IO[str]) -> Iterator[str]:
@@ -165,9 +198,16 @@ def _lines(stream: IO[str]) -> Iterator[str]:
 
 
 def _jsonl_cases(stream: IO[str]) -> Iterator[RawCase]:
+    read = False  # a case read yet
     for number, line in enumerate(_lines(stream), 1):
         if not line.strip():
             continue
+        if not _utf8(line):
+            if not read:  # from its first case on: the wrong file, not one bad case
+                raise NotUtf8
+            yield RawCase(number, None, NOT_UTF8)
+            continue
+        read = True
         try:
             # the guarded reader answers files go through: no key twice, and
             # nesting and numbers within the limits (no RecursionError)
@@ -192,6 +232,8 @@ def _named_cases(stream: IO[str], fmt: str) -> Iterator[RawCase]:
             "may be; split it into several files, or use CSV or JSON Lines, which are read a case at a time",
             value="",
         )
+    if not _utf8(text):
+        raise NotUtf8
     data = _document(text, fmt)
     return (
         RawCase(name, answers)

@@ -211,3 +211,16 @@ def test_a_row_of_the_wrong_width_is_that_rows_error(tmp_path, runner):
     result = _partly(runner, "batch", str(source))
     assert "row 3: 1 cells, but the header names 2 questions" in result.stderr
     assert [json.loads(line)["row"] for line in result.stdout.splitlines()] == [2, 4]
+
+
+@pytest.mark.parametrize("source", ["file", "stdin"])
+def test_a_later_case_that_is_not_utf8_is_that_cases_error(runner, tmp_path, source):
+    """A file whose first case is not UTF-8 is the wrong file (exit 2, see
+    above); a bad line further on is one bad case, and the others are read."""
+    data = b'{"magnesium_status": "low"}\n{"magnesium_status": "l\xf3w"}\n{"magnesium_status": "severely_low"}\n'
+    path = tmp_path / "cases.jsonl"
+    path.write_bytes(data)
+    args = ["batch", str(path)] if source == "file" else ["batch", "-", "--input-format", "jsonl"]
+    result = _partly(runner, *args, input=data if source == "stdin" else None)
+    assert [json.loads(line)["row"] for line in result.stdout.splitlines()] == [1, 3]
+    assert "row 2: not UTF-8 text (save the file as UTF-8)" in result.stderr
