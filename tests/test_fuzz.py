@@ -38,9 +38,15 @@ process test. A longer run, to look for new crashes:
 
     COFACTOR_FUZZ_EXAMPLES=20000 .venv/bin/python -m pytest tests/test_fuzz.py
 
-(the examples stay deterministic; a larger count draws more of them). Every crash it finds becomes a case in
-tests/bad_input/fuzz.toml, shrunk, with the exit code and message it should
-have: the fixed budget here explores, the corpus keeps what was found.
+The examples stay deterministic: a larger count draws more of them, the same
+first ones every time. To draw others, give a seed as well (any integer; a
+failure prints the seed that found it):
+
+    COFACTOR_FUZZ_SEED=7 COFACTOR_FUZZ_EXAMPLES=5000 .venv/bin/python -m pytest tests/test_fuzz.py
+
+Every crash it finds becomes a case in tests/bad_input/fuzz.toml (or a test
+beside it), shrunk, with the exit code and message it should have: the fixed
+budget here explores, the corpus keeps what was found.
 """
 
 from __future__ import annotations
@@ -59,12 +65,13 @@ import fuzz_grammar as fg
 import pytest
 from click.testing import CliRunner, Result
 from harness import EXIT_CODES, RAW_CONTROL, assert_clean, run_cofactor
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from cofactor.cli import cli
 
 EXAMPLES = int(os.environ.get("COFACTOR_FUZZ_EXAMPLES", "200"))
+SEED = os.environ.get("COFACTOR_FUZZ_SEED")  # unset: derandomized, the CI run
 PROCESS_EXAMPLES = max(1, EXAMPLES // 10)
 # a process that has not ended after this long is hung (an honest run takes
 # well under a second; the contract allows ten)
@@ -78,14 +85,20 @@ def fuzz(examples: int, *, shrink: bool = True):
     is not asserted), no example database. Without ``shrink``, a failure is
     reported as found (a hang, shrunk, would cost a time limit per step)."""
     phases = (Phase.explicit, Phase.generate, Phase.target) + ((Phase.shrink,) if shrink else ())
-    return settings(
+    chosen = settings(
         max_examples=examples,
-        derandomize=True,
+        derandomize=SEED is None,
         database=None,
         deadline=None,
         phases=phases,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
     )
+
+    def apply(test):
+        test = chosen(test)
+        return test if SEED is None else seed(int(SEED))(test)
+
+    return apply
 
 
 @contextmanager
