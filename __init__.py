@@ -63,9 +63,13 @@ def _unraisable(unraisable) -> None:
 
 def _catch_interrupts(*, armed: bool) -> bool:
     """Handle SIGINT with :func:`_on_interrupt`, armed or not; False when
-    this thread cannot set a signal handler (then Python's stays)."""
+    this thread cannot set a signal handler (then Python's stays), or when
+    whoever started the program ignores SIGINT (``nohup``, a background
+    job): it stays ignored."""
     global _armed
     try:
+        if _signal.getsignal(_signal.SIGINT) is _signal.SIG_IGN:
+            return False
         _signal.signal(_signal.SIGINT, _on_interrupt)
     except (ValueError, OSError):  # not the main thread, or no signals here
         return False

@@ -227,12 +227,20 @@ def test_escape_sequences_in_every_kind_of_value(tmp_path):
 READY = b"| cofactor\n"
 
 
+def _as_from_a_terminal() -> None:
+    """In the child, before Python starts: Ctrl-C as a terminal's shell
+    gives it. A test run started in the background (``pytest &``) ignores
+    SIGINT, its children inherit that, and Python then leaves it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt(args: list[str], delay_ms: float) -> tuple[int, str, bytes]:
     process = subprocess.Popen(
         [sys.executable, "-X", "importtime", "-m", "cofactor.cli", *args],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=_as_from_a_terminal,
     )
     assert process.stderr is not None
     before = []
@@ -292,6 +300,7 @@ def test_ctrl_c_while_the_command_runs_says_what_was_done(tmp_path):
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=_as_from_a_terminal,
     )
     assert process.stderr is not None
     seen = b""
@@ -308,8 +317,35 @@ def test_ctrl_c_while_the_command_runs_says_what_was_done(tmp_path):
 
 def test_importing_cofactor_as_a_library_leaves_ctrl_c_alone():
     code = "import signal, cofactor.cli\nprint(signal.getsignal(signal.SIGINT) is signal.default_int_handler)\n"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, preexec_fn=_as_from_a_terminal
+    )
     assert result.stdout.strip() == "True", result.stderr
+
+
+def test_ctrl_c_ignored_by_whoever_started_cofactor_stays_ignored():
+    """``nohup cofactor ...`` or a background job: SIGINT is ignored on
+    purpose, and the command leaves it so: a Ctrl-C at the prompt changes
+    nothing, and the consultation ends when its input does."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "cofactor.cli", "consult"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    ) as process:
+        assert process.stderr is not None
+        seen = b""
+        while not seen.endswith(b"> "):
+            chunk = process.stderr.read1(4096)  # type: ignore[attr-defined]
+            assert chunk, seen
+            seen += chunk
+        process.send_signal(signal.SIGINT)
+        with pytest.raises(subprocess.TimeoutExpired):
+            process.wait(timeout=1)  # still at its question
+        out, err = process.communicate(b"", timeout=120)  # end of input
+    assert process.returncode == 130 and out == b""
+    assert err.decode().strip().startswith("Error: end of input before the consultation was finished")
 
 
 @pytest.mark.parametrize(
