@@ -15,6 +15,7 @@ process's own maximum resident set (from ``wait4``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -22,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -221,8 +223,14 @@ def run(argv: list[str], stdin: bytes, env: dict[str, str]) -> Run:
         argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, preexec_fn=_cap
     )
     assert child.stdin is not None and child.stderr is not None
-    child.stdin.write(stdin)
-    child.stdin.close()
+    # standard input fed and standard error drained beside the wait, so that
+    # neither pipe can fill and stall the child (or this program, when the
+    # child stops reading early)
+    err = bytearray()
+    feeder = threading.Thread(target=_feed, args=(child.stdin, stdin))
+    drainer = threading.Thread(target=lambda: err.extend(child.stderr.read()))  # type: ignore[union-attr]
+    feeder.start()
+    drainer.start()
     deadline = start + HANG
     while True:
         pid, status, usage = os.wait4(child.pid, os.WNOHANG)
@@ -232,13 +240,28 @@ def run(argv: list[str], stdin: bytes, env: dict[str, str]) -> Run:
             child.kill()
             _, status, usage = os.wait4(child.pid, 0)
             child.returncode = -9
+            feeder.join()
+            drainer.join()
+            child.stderr.close()
             return Run(HANG, usage.ru_maxrss / 1024, None, False)
         time.sleep(0.005)
     elapsed = time.perf_counter() - start
-    err = child.stderr.read()
+    feeder.join()
+    drainer.join()
     child.stderr.close()
     child.returncode = os.waitstatus_to_exitcode(status)
     return Run(elapsed, usage.ru_maxrss / 1024, child.returncode, b"Traceback" in err)
+
+
+def _feed(pipe, data: bytes) -> None:
+    """Write ``data`` to the child and close; a child that stops reading
+    (refusing the input) closes the pipe first, which is its right."""
+    try:
+        pipe.write(data)
+        pipe.close()
+    except BrokenPipeError:
+        with contextlib.suppress(BrokenPipeError):
+            pipe.close()
 
 
 def measure(rounds: int) -> dict:

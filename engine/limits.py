@@ -14,6 +14,11 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_NESTING = 32
 # digits in an integer in a rule file or answers file
 MAX_INT_DIGITS = 18
+# values in one rule file or answers file, counted before parsing as the
+# arrays and tables opened and the commas between items (outside strings and
+# comments): a knowledge base of 8 MiB holds about 300,000; more, packed into
+# the size limit, would only make the parser slow
+MAX_VALUES = 500_000
 # states of one concept
 MAX_STATES = 1_000
 # conditions in one rule's `when`

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import Problem
-from .limits import MAX_FILE_BYTES, MAX_INT_DIGITS, MAX_NESTING
+from .limits import MAX_FILE_BYTES, MAX_INT_DIGITS, MAX_NESTING, MAX_VALUES
 
 if TYPE_CHECKING:  # pragma: no cover
     from pathlib import Path
@@ -334,10 +334,17 @@ def _scan(text: str, skip: str, numbers: bool) -> None:
 
     long_number = re.compile(_LONG_NUMBER)
     numbers = numbers and long_number.search(text) is not None
-    deep = text.count("[") + text.count("{") > MAX_NESTING
-    if not (numbers or deep):
+    opened = text.count("[") + text.count("{")
+    deep = opened > MAX_NESTING
+    many = opened + text.count(",") > MAX_VALUES
+    if not (numbers or deep or many):
         return  # the common case: nothing to look at closely
     bare = re.sub(skip, lambda m: "\n" * m.group().count("\n"), text)
+    if many and bare.count("[") + bare.count("{") + bare.count(",") > MAX_VALUES:
+        raise FileRefused(
+            f"the file holds more than {MAX_VALUES:,} values (arrays, tables and the items of lists)",
+            "split it into several files",
+        )
     if numbers:
         for match in long_number.finditer(bare):
             digits = sum(ch.isdigit() for ch in match.group())

@@ -19,7 +19,7 @@ import pytest
 from harness import assert_clean, run_cofactor
 
 from cofactor.engine import rulefiles
-from cofactor.engine.limits import MAX_FILE_BYTES, MAX_INT_DIGITS, MAX_LINE, MAX_NESTING
+from cofactor.engine.limits import MAX_FILE_BYTES, MAX_INT_DIGITS, MAX_LINE, MAX_NESTING, MAX_VALUES
 
 NESTED = f"arrays and tables are nested more than {MAX_NESTING} deep"
 LONG_NUMBER = "a number has 5000 digits"
@@ -290,3 +290,27 @@ def test_running_out_of_memory_is_one_line_and_exit_1(monkeypatch):
         "Error: cofactor ran out of memory; give it a smaller input (the README's reliability section lists "
         "the limits), or run it where more memory is free."
     )
+
+
+# --- values packed into the size limit ---------------------------------------------------
+
+
+def test_a_file_of_more_values_than_the_limit_is_refused_before_parsing():
+    text = "x = [" + "[]," * MAX_VALUES + "]\n"
+    with pytest.raises(rulefiles.FileRefused, match=f"more than {MAX_VALUES:,} values"):
+        rulefiles.parse_toml(text)
+    with pytest.raises(rulefiles.FileRefused, match=f"more than {MAX_VALUES:,} values"):
+        rulefiles.parse_json("[" + "1," * MAX_VALUES + "1]")
+
+
+def test_values_up_to_the_limit_and_commas_in_strings_do_not_count():
+    # one array opened, MAX_VALUES - 1 commas: exactly the limit
+    assert len(rulefiles.parse_toml("x = [" + "1," * (MAX_VALUES - 1) + "1]\n")["x"]) == MAX_VALUES
+    assert rulefiles.parse_toml('x = "' + "," * (2 * MAX_VALUES) + '"\n')["x"] == "," * (2 * MAX_VALUES)
+
+
+def test_an_eight_mebibyte_rule_file_of_empty_arrays_is_refused_quickly(tmp_path):
+    path = tmp_path / "arrays.toml"
+    path.write_text("x = [" + "[]," * ((MAX_FILE_BYTES - 20) // 3) + "]\n", encoding="utf-8")
+    result = run_cofactor(["--rules", path, "rules"])
+    assert_clean(result, 1, stderr=["arrays.toml: the file holds more than 500,000 values", "split it"])
