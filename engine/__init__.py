@@ -25,6 +25,7 @@ _EXPORTS = {
     "KnowledgeBaseError": "errors",
     "Problem": "errors",
     "ReasoningError": "errors",
+    "TooManyCombinations": "errors",
     "load": "loader",
     "Concept": "model",
     "Condition": "model",
@@ -79,7 +80,15 @@ def __getattr__(name: str) -> object:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
     from .answers import Answers
-    from .errors import AnswerError, CofactorError, FiringLimitExceeded, KnowledgeBaseError, Problem, ReasoningError
+    from .errors import (
+        AnswerError,
+        CofactorError,
+        FiringLimitExceeded,
+        KnowledgeBaseError,
+        Problem,
+        ReasoningError,
+        TooManyCombinations,
+    )
     from .loader import load
     from .model import Concept, Condition, Document, Fact, KnowledgeBase, Rule, SourceRef, Strength
     from .reasoning import Case, Conflict, Justification, Reasoner, Step, Support

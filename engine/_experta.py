@@ -40,7 +40,7 @@ from itertools import product
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from .errors import ReasoningError
+from .errors import ReasoningError, TooManyCombinations
 from .limits import MAX_ROUTE_FACTS
 from .model import Fact, KnowledgeBase, Rule
 
@@ -216,24 +216,10 @@ class IndexedActivation(experta.activation.Activation):
 COMBINATION_FLOOR = 100_000
 
 
-class TooManyCombinations(ReasoningError):
-    """A rule matches more combinations of facts than a run may fire."""
-
-    def __init__(self, rule, count: int, width: int, limit: int | None):
-        wrapped = getattr(rule, "_wrapped", None)
-        model = getattr(wrapped, "cofactor_rule", None)
-        name = model.id if model is not None else getattr(rule, "__name__", "?")
-        self.rule_id = name
-        past = (
-            f"each a firing to come, which takes the run past the firing limit ({limit:,})"
-            if limit is not None
-            else f"each a route to keep and explain, which takes the run past the {MAX_ROUTE_FACTS:,} facts "
-            "a run's routes may hold"
-        )
-        super().__init__(
-            f"rule {name} matches {count:,} combinations of the facts its {width} conditions accept, {past}. "
-            "Answer multi-valued questions with fewer states, or split the rule into rules of fewer conditions."
-        )
+def _rule_id(rule) -> str:
+    """The id of the knowledge base's rule an experta rule was compiled from."""
+    model = getattr(getattr(rule, "_wrapped", None), "cofactor_rule", None)
+    return model.id if model is not None else getattr(rule, "__name__", "?")
 
 
 _DATUM_FIELDS = {"concept": None, "state": None}.keys()
@@ -511,12 +497,12 @@ class IndexedMatcher(experta.abstract.Matcher):
             count *= len(column)
         self._made += count
         if self._made > self.budget:
-            raise TooManyCombinations(compiled.rule, count, len(columns), self.limit)
+            raise TooManyCombinations(_rule_id(compiled.rule), count, len(columns), self.limit)
         # every combination past the first is a route of its own, whose facts
         # the case keeps and the explanations lay out
         self._route_facts += (count - 1) * len(columns)
         if self._route_facts > MAX_ROUTE_FACTS:
-            raise TooManyCombinations(compiled.rule, count, len(columns), None)
+            raise TooManyCombinations(_rule_id(compiled.rule), count, len(columns), None)
 
     @staticmethod
     def _activate(compiled: _Compiled, combinations: Iterable[tuple], added: dict) -> None:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from .limits import MAX_ROUTE_FACTS
+
 
 def _escape(ch: str) -> str:
     """One character that is not printable, as the escape that names it."""
@@ -125,4 +127,22 @@ class FiringLimitExceeded(ReasoningError):
             f"the rules fired more than {limit} times without finishing; "
             f"the last rules to fire were {', '.join(last_rules)}. "
             "Check these rules for a chain that keeps producing new facts."
+        )
+
+
+class TooManyCombinations(ReasoningError):
+    """A rule matches more combinations of facts than a run may fire, or
+    than its routes may hold (``limit`` None): stopped before they are built."""
+
+    def __init__(self, rule_id: str, count: int, width: int, limit: int | None):
+        self.rule_id = rule_id
+        past = (
+            f"each a firing to come, which takes the run past the firing limit ({limit:,})"
+            if limit is not None
+            else f"each a route to keep and explain, which takes the run past the {MAX_ROUTE_FACTS:,} facts "
+            "a run's routes may hold"
+        )
+        super().__init__(
+            f"rule {rule_id} matches {count:,} combinations of the facts its {width} conditions accept, {past}. "
+            "Answer multi-valued questions with fewer states, or split the rule into rules of fewer conditions."
         )

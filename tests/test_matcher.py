@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cofactor.engine import Reasoner, _experta
+from cofactor.engine import Reasoner, TooManyCombinations, _experta
 from cofactor.engine import answers as answer_io
 from cofactor.engine.model import Condition, Fact, KnowledgeBase
 
@@ -306,7 +306,7 @@ def test_a_join_past_the_budget_is_refused_before_it_is_built():
     engine = _engine(_experta.ScalingEngine, [conditions])
     engine.reset()
     engine.matcher.budget, engine.matcher.limit = 4_095, 7
-    with pytest.raises(_experta.TooManyCombinations, match=r"rule r0 matches 2,048 combinations .* firing limit \(7\)"):
+    with pytest.raises(TooManyCombinations, match=r"rule r0 matches 2,048 combinations .* firing limit \(7\)"):
         engine.declare(*facts)
     assert engine.agenda.activations == []  # refused before any was made
 
