@@ -34,7 +34,9 @@ from .syntax import (
     parse_fact,
 )
 
-States = dict[str, tuple[str, ...]]  # concept id -> its states
+# concept id -> its states; None when the concept's 'states' key is unusable
+# (reported at the concept): it is declared, but no state can be checked against it
+States = dict[str, tuple[str, ...] | None]
 
 # key -> (python type, required, what a rule author should write)
 CONCEPT_KEYS = {
@@ -84,12 +86,17 @@ class _Raw:
     path: str
     builtin: bool
     order: int = 0  # the file's place in the load order: built-in files, then --rules in the order named
+    index: int = 0  # the table's place in its file
+    ident: str = field(init=False, default="")  # the table's id as written, or "" when it is not a string
+
+    def __post_init__(self) -> None:
+        value = self.data.get("id")
+        self.ident = value if isinstance(value, str) else ""
 
     @property
-    def ident(self) -> str:
-        """The table's id, or "" when it has no usable one."""
-        value = self.data.get("id")
-        return value if isinstance(value, str) else ""
+    def place(self) -> tuple[int, int]:
+        """Where the table's problems go in the report: its file, then its place in it."""
+        return (self.order, self.index)
 
 
 class _Sink(Protocol):
@@ -99,20 +106,37 @@ class _Sink(Protocol):
     def add(self, raw: _Raw | None, message: str, *, key: str = "", fix: str = "", path: str = "") -> None: ...
 
 
+# where a problem that belongs to no single table goes: after every table's
+LAST = (1 << 62, 0)
+
+
 @dataclass
 class _Collector:
-    """Every problem found, in the order found."""
+    """Every problem found, each with its place in the report."""
 
     problems: list[Problem] = field(default_factory=list)
+    places: list[tuple[int, int]] = field(default_factory=list)
+    place: tuple[int, int] = LAST  # where a problem of a file (``raw`` None) goes: set while a file is read
 
     def add(self, raw: _Raw | None, message: str, *, key: str = "", fix: str = "", path: str = "") -> None:
         """Add a problem of the table ``raw``, or of the file ``path`` when ``raw`` is None."""
         if raw is None:
-            self.problems.append(Problem(path=path, message=message, key=key, fix=fix))
+            self.append(Problem(path=path, message=message, key=key, fix=fix), self.place)
         else:
-            self.problems.append(
-                Problem(path=raw.path, kind=raw.kind, ident=raw.ident, key=key, message=message, fix=fix)
+            self.append(
+                Problem(path=raw.path, kind=raw.kind, ident=raw.ident, key=key, message=message, fix=fix), raw.place
             )
+
+    def append(self, problem: Problem, place: tuple[int, int]) -> None:
+        self.problems.append(problem)
+        self.places.append(place)
+
+    def ordered(self) -> list[Problem]:
+        """The problems in a stable order: by file, then by the table's place
+        in its file (a file's own problems first), then in the order found,
+        which is the order of the table's checks."""
+        order = sorted(range(len(self.problems)), key=lambda i: self.places[i])
+        return [self.problems[i] for i in order]
 
 
 class _Prefixed:
@@ -148,13 +172,15 @@ def build(found: Iterable[rulefiles.RuleFile | Problem]) -> KnowledgeBase:
     shown: list[str] = []
     for item in found:
         if isinstance(item, Problem):
-            out.problems.append(item)
+            out.append(item, (len(shown) + 1, -1))  # with the file read next, before its tables
             continue
         shown.append(item.shown)
+        out.place = (len(shown), -1)
         raws.extend(_parse(item, out, len(shown)))
+    out.place = LAST
     kb = _build(raws, out, tuple(shown))
     if out.problems:
-        raise KnowledgeBaseError(out.problems)
+        raise KnowledgeBaseError(out.ordered())
     return kb
 
 
@@ -192,7 +218,7 @@ def _parse(rule_file: rulefiles.RuleFile, out: _Collector, order: int = 0) -> li
                 fix=f"write each {key} under its own [[{key}]] header",
             )
             continue
-        raws.extend(_Raw(key, table, shown, rule_file.builtin, order) for table in value)
+        raws.extend(_Raw(key, table, shown, rule_file.builtin, order, len(raws) + i) for i, table in enumerate(value))
     return raws
 
 
@@ -200,8 +226,9 @@ def _check_keys(raw: _Raw, spec: dict, out: _Sink, internal: tuple[str, ...] = (
     """Report unknown keys, missing keys and wrong types.
 
     Keys with a problem are removed from ``raw.data``, so that the rest of
-    the table can still be used (a concept with one bad key still defines
-    its id and states, and rules that use it are not reported as well).
+    the table can still be used and checked (a concept with one bad key still
+    defines its id and states, and rules that use it are not reported as
+    well; a rule with a misspelt key still has its other keys checked).
     Returns False when a required key is missing or unusable.
     """
     usable = True
@@ -229,10 +256,7 @@ def _check_keys(raw: _Raw, spec: dict, out: _Sink, internal: tuple[str, ...] = (
             bad.add(key)
         if key in bad and required:
             usable = False
-    ident = raw.ident
-    raw.data = {k: v for k, v in raw.data.items() if k not in bad}
-    if ident and "id" not in raw.data:
-        raw.data["id"] = ident
+    raw.data = {k: v for k, v in raw.data.items() if k not in bad}  # raw.ident keeps the id as written
     return usable
 
 
@@ -256,17 +280,19 @@ def _tname(value: Any) -> str:
 def _build(raws: list[_Raw], out: _Collector, files: tuple[str, ...]) -> KnowledgeBase:
     """Check every table read, in a fixed order, and build what they define."""
     documents = _documents(raws, out)
-    concept_raws = _concept_tables(raws, out)
-    states = _states(concept_raws, out)  # first, so that ask_if and rules can be resolved against them
-    concepts = _concepts(concept_raws, states, out)
+    concept_tables = _concept_tables(raws, out)
+    states, own_states = _states(concept_tables, out)  # first, so that ask_if and rules can be resolved against them
+    concepts = _concepts(concept_tables, own_states, states, out)
     if _too_many_rules(raws, out):
         rules: list[Rule] = []
         loops: tuple[Loop, ...] = ()
         strata: dict[str, int] = {}
     else:
-        rules = _rules(raws, states, documents, out)
-        loops = _loops(raws, states, rules, out)
-        strata = _strata(rules, out)
+        # the later stages run on the rules that are fine, so that a broken
+        # rule hides nothing they can still find
+        rules, unsure, any_broken = _rules(raws, states, documents, out)
+        loops = _loops(raws, states, rules, any_broken, out)
+        strata = _strata(rules, unsure, out)
     return KnowledgeBase(
         concepts=concepts,
         rules=tuple(sorted(rules, key=lambda r: r.id)),
@@ -303,9 +329,12 @@ def _documents(raws: list[_Raw], out: _Collector) -> dict[str, Document]:
     """The [[document]] tables, by id; bad and duplicate ids are reported."""
     documents: dict[str, Document] = {}
     for raw in raws:
-        if raw.kind != "document" or not _check_keys(raw, DOCUMENT_KEYS, out):
+        if raw.kind != "document":
             continue
-        doc_id = raw.data["id"]
+        _check_keys(raw, DOCUMENT_KEYS, out)
+        doc_id = raw.data.get("id")
+        if doc_id is None:  # missing or unusable (reported): nothing can cite it
+            continue
         if not DOCUMENT_ID.fullmatch(doc_id):
             out.add(
                 raw,
@@ -321,17 +350,26 @@ def _documents(raws: list[_Raw], out: _Collector) -> dict[str, Document]:
                 fix="give each document its own id",
             )
         else:
-            documents[doc_id] = Document(doc_id, raw.data["title"], raw.data.get("file", ""), raw.path)
+            # declared even when another of its keys is wrong, so that the rules
+            # citing it are not reported as well
+            documents[doc_id] = Document(doc_id, raw.data.get("title", ""), raw.data.get("file", ""), raw.path)
     return documents
 
 
-def _concept_tables(raws: list[_Raw], out: _Collector) -> dict[str, _Raw]:
-    """The [[concept]] tables with usable keys, by id; bad and duplicate ids are reported."""
+def _concept_tables(raws: list[_Raw], out: _Collector) -> list[tuple[_Raw, bool]]:
+    """Every [[concept]] table, its keys checked, each with whether it defines
+    its concept (a usable id, not defined before); bad and duplicate ids are
+    reported. A table that defines nothing still has its other keys checked."""
     found: dict[str, _Raw] = {}
+    tables: list[tuple[_Raw, bool]] = []
     for raw in raws:
-        if raw.kind != "concept" or not _check_keys(raw, CONCEPT_KEYS, out):
+        if raw.kind != "concept":
             continue
-        cid = raw.data["id"]
+        _check_keys(raw, CONCEPT_KEYS, out)
+        cid = raw.data.get("id")
+        tables.append((raw, cid is not None and CONCEPT_ID.fullmatch(cid) is not None and cid not in found))
+        if cid is None:  # missing or unusable (reported)
+            continue
         if not CONCEPT_ID.fullmatch(cid):
             out.add(
                 raw,
@@ -348,12 +386,21 @@ def _concept_tables(raws: list[_Raw], out: _Collector) -> dict[str, _Raw]:
             )
         else:
             found[cid] = raw
-    return found
+    return tables
 
 
-def _states(concept_raws: dict[str, _Raw], out: _Collector) -> States:
-    """Each concept's states, listed once each; bad states are reported."""
-    return {cid: _states_of(raw, out) for cid, raw in concept_raws.items()}
+def _states(concept_tables: list[tuple[_Raw, bool]], out: _Collector) -> tuple[States, list[tuple[str, ...] | None]]:
+    """Each defined concept's states, listed once each, and each table's own
+    (None where its 'states' key is unusable); bad states are reported, in
+    every table, whether it defines its concept or not."""
+    states: States = {}
+    own: list[tuple[str, ...] | None] = []
+    for raw, defines in concept_tables:
+        listed = _states_of(raw, out) if "states" in raw.data else None
+        own.append(listed)
+        if defines:
+            states[raw.data["id"]] = listed
+    return states, own
 
 
 def _states_of(raw: _Raw, out: _Collector) -> tuple[str, ...]:
@@ -391,20 +438,26 @@ def _states_of(raw: _Raw, out: _Collector) -> tuple[str, ...]:
     return tuple(dict.fromkeys(listed))
 
 
-def _concepts(concept_raws: dict[str, _Raw], states: States, out: _Collector) -> dict[str, Concept]:
-    """Every concept, each followed by the check of its aliases against the concepts before it."""
+def _concepts(
+    concept_tables: list[tuple[_Raw, bool]], own_states: list[tuple[str, ...] | None], states: States, out: _Collector
+) -> dict[str, Concept]:
+    """Every concept, each followed by the check of its aliases against the
+    concepts before it. Every table is checked; those that define their
+    concept are kept."""
     concepts: dict[str, Concept] = {}
     alias_owner: dict[str, str] = {}  # an alias, lower case -> the concept that has it
-    for cid, raw in concept_raws.items():
-        concept = _concept(raw, states, out)
-        _check_aliases(raw, concept, states, alias_owner, out)
-        concepts[cid] = concept
+    for (raw, defines), own in zip(concept_tables, own_states, strict=True):
+        concept = _concept(raw, own or (), states, out)
+        _check_aliases(raw, concept, states, alias_owner if defines else dict(alias_owner), out)
+        if defines:
+            concepts[concept.id] = concept
     return concepts
 
 
 def _check_aliases(raw: _Raw, concept: Concept, states: States, alias_owner: dict[str, str], out: _Collector) -> None:
     """Report aliases that are another concept's id or another concept's alias;
-    record this concept's aliases in ``alias_owner``."""
+    record this concept's aliases in ``alias_owner`` (the caller passes a copy
+    for a table that does not define its concept)."""
     for alias in concept.aliases:
         key = alias.lower()
         if key in states and key != concept.id:
@@ -419,15 +472,18 @@ def _check_aliases(raw: _Raw, concept: Concept, states: States, alias_owner: dic
         alias_owner[key] = concept.id
 
 
-def _strata(rules: list[Rule], out: _Collector) -> dict[str, int]:
-    """Each rule's stratum, once everything else is right; rules that conclude
-    a fact from its own absence are reported."""
-    if out.problems:
-        return {}
+def _strata(rules: list[Rule], unsure: set[str], out: _Collector) -> dict[str, int]:
+    """Each live rule's stratum; rules that conclude a fact from its own
+    absence are reported. The rules with a problem are left out (they are
+    not live), so a cycle through one of them is found once it is fixed;
+    a cycle through a rule that a rule with a problem replaces, or might
+    replace (``unsure``), is not reported, as fixing that rule may remove it."""
     strata, cycles = negation_strata(rules)
     for cycle in cycles:
         first = cycle[0]
-        out.problems.append(
+        if any(rule.id in unsure for rule in cycle):
+            continue
+        out.append(
             Problem(
                 path=first.path,
                 kind="rule",
@@ -436,7 +492,8 @@ def _strata(rules: list[Rule], out: _Collector) -> dict[str, int]:
                 message="a 'not' condition depends on this rule's own conclusions through "
                 + " -> ".join(r.id for r in cycle),
                 fix="a fact cannot be concluded from its own absence; remove the 'not' condition or break the chain",
-            )
+            ),
+            LAST,  # after every table's own problems: it is a problem of several rules
         )
     return strata
 
@@ -446,23 +503,32 @@ def _strata(rules: list[Rule], out: _Collector) -> dict[str, int]:
 # ---------------------------------------------------------------------------
 
 
-def _loops(raws: list[_Raw], states: States, rules: list[Rule], out: _Collector) -> tuple[Loop, ...]:
-    """The [[loop]] tables that name a cycle of the rule graph, sorted by id."""
+def _loops(raws: list[_Raw], states: States, rules: list[Rule], any_broken: bool, out: _Collector) -> tuple[Loop, ...]:
+    """The [[loop]] tables that name a cycle of the rule graph, sorted by id.
+    Every table's keys are checked; when some rule table has a problem, a
+    loop is not reported for naming no cycle, as that rule may close it."""
     loops: dict[str, Loop] = {}
+    seen: set[str] = set()
     components = concept_components(rules)
     for raw in raws:
-        if raw.kind != "loop" or not _check_keys(raw, LOOP_KEYS, out):
+        if raw.kind != "loop":
             continue
-        if raw.data["id"] in loops:
-            out.add(raw, f"duplicate loop id '{raw.data['id']}'", key="id", fix="give each loop its own id")
+        keys_ok = _check_keys(raw, LOOP_KEYS, out)
+        loop_id = raw.data.get("id")
+        if loop_id is not None:
+            if loop_id in seen:
+                out.add(raw, f"duplicate loop id '{loop_id}'", key="id", fix="give each loop its own id")
+                continue
+            seen.add(loop_id)
+        if "through" not in raw.data:
             continue
-        loop = _loop(raw, states, components, out)
-        if loop is not None:
+        loop = _loop(raw, states, components, any_broken, out)
+        if loop is not None and keys_ok:
             loops[loop.id] = loop
     return tuple(sorted(loops.values(), key=lambda lp: lp.id))
 
 
-def _loop(raw: _Raw, states: States, components: dict[str, str], out: _Collector) -> Loop | None:
+def _loop(raw: _Raw, states: States, components: dict[str, str], any_broken: bool, out: _Collector) -> Loop | None:
     """One loop, or None when its concepts are unknown, too few, or not on one cycle."""
     data = raw.data
     through = tuple(data["through"])
@@ -485,11 +551,13 @@ def _loop(raw: _Raw, states: States, components: dict[str, str], out: _Collector
         )
         return None
     if len({components.get(c, c) for c in through}) != 1 or through[0] not in components:
-        if raw.builtin:
+        if raw.builtin or any_broken:
             # the built-in loops close on the built-in rules alone (the tests
             # hold them to it), so a --rules file replaced a rule this one ran
             # through: in this knowledge base the loop no longer exists, and
-            # explanations do not name it
+            # explanations do not name it. And while a rule table has a
+            # problem (reported), it is not in the graph: it may be the rule
+            # that closes this loop, so the loop cannot be judged yet
             return None
         out.add(
             raw,
@@ -498,7 +566,7 @@ def _loop(raw: _Raw, states: States, components: dict[str, str], out: _Collector
             fix="list concepts that lie on one cycle of the rule graph",
         )
         return None
-    return Loop(data["id"], data["title"], through, data.get("description", ""), raw.path)
+    return Loop(data.get("id", ""), data.get("title", ""), through, data.get("description", ""), raw.path)
 
 
 # ---------------------------------------------------------------------------
@@ -506,19 +574,22 @@ def _loop(raw: _Raw, states: States, components: dict[str, str], out: _Collector
 # ---------------------------------------------------------------------------
 
 
-def _concept(raw: _Raw, states: States, out: _Collector) -> Concept:
-    """One concept, from its table; its problems are reported, in the order of its keys' checks."""
+def _concept(raw: _Raw, own_states: tuple[str, ...], states: States, out: _Collector) -> Concept:
+    """One concept, from its table; its problems are reported, in the order of
+    its keys' checks. Keys that are missing or unusable (already reported)
+    stand as empty: the knowledge base does not load then."""
     data = raw.data
-    cid = data["id"]
+    cid = data.get("id", "")
     question = data.get("question", "")
     kind = _kind(raw, question, out)
     _check_question_keys(raw, question, out)
     multi = data.get("multi", False)
-    exclusive = _exclusive(raw, multi, states[cid], out)
+    # with its 'states' unusable (reported), a concept's exclusive states cannot be checked
+    exclusive = _exclusive(raw, multi, own_states if "states" in data else None, out)
     return Concept(
         id=cid,
         label=data.get("label") or cid.replace("_", " ").capitalize(),
-        states=states[cid],
+        states=own_states,
         kind=kind,
         question=question,
         help=data.get("help", ""),
@@ -568,11 +639,13 @@ def _check_question_keys(raw: _Raw, question: str, out: _Collector) -> None:
             )
 
 
-def _exclusive(raw: _Raw, multi: bool, own_states: tuple[str, ...], out: _Collector) -> tuple[str, ...]:
+def _exclusive(raw: _Raw, multi: bool, own_states: tuple[str, ...] | None, out: _Collector) -> tuple[str, ...]:
     """The states that exclude the others of a multi-answer question."""
     exclusive = tuple(raw.data.get("exclusive", ()))
     if exclusive and not multi:
         out.add(raw, "'exclusive' needs multi = true", key="exclusive", fix="add multi = true or remove exclusive")
+    if own_states is None:  # its 'states' key is unusable (reported): there is nothing to check against
+        return exclusive
     for state in exclusive:
         if state not in own_states:
             out.add(
@@ -591,7 +664,7 @@ def _ask_if(raw: _Raw, states: States, out: _Collector) -> tuple[Condition, ...]
         return ()
     ask_if = tuple(c for c in (_condition(raw, "ask_if", text, states, out) for text in texts) if c)
     for cond in ask_if:
-        if cond.concept == raw.data["id"]:
+        if cond.concept == raw.data.get("id"):
             out.add(
                 raw, "'ask_if' refers to the question itself", key="ask_if", fix="ask_if should name other questions"
             )
@@ -632,14 +705,19 @@ def _resolve(raw: _Raw, key: str, concept: str, wanted: tuple[str, ...], states:
             fix=did_you_mean(concept, states) or "define it in a [[concept]] table",
         )
         return False
+    known = states[concept]
+    if known is None:
+        # the concept is declared, but its 'states' key is unusable (reported
+        # there): whether it has these states cannot be known
+        return False
     ok = True
     for state in wanted:
-        if state not in states[concept]:
+        if state not in known:
             out.add(
                 raw,
                 f"'{state}' is not a state of '{concept}'",
                 key=key,
-                fix=did_you_mean(state, states[concept]) or "its states are " + ", ".join(states[concept]),
+                fix=did_you_mean(state, known) or "its states are " + ", ".join(known),
             )
             ok = False
     return ok
@@ -650,28 +728,28 @@ def _resolve(raw: _Raw, key: str, concept: str, wanted: tuple[str, ...], states:
 # ---------------------------------------------------------------------------
 
 
-def _rules(raws: list[_Raw], states: States, documents: dict[str, Document], out: _Collector) -> list[Rule]:
-    """The live rules, once each. A rule of a --rules file may replace
-    another (``replaces``); which rules are live is decided by the graph of
-    replacements, not by the order of files or of rules in them."""
-    usable: list[tuple[_Raw, Rule]] = []
-    unusable: set[str] = set()  # ids of rule tables with a problem (already reported)
+def _rules(
+    raws: list[_Raw], states: States, documents: dict[str, Document], out: _Collector
+) -> tuple[list[Rule], set[str], bool]:
+    """The live rules, once each; the ids of those among them whose place a
+    rule with a problem might take; and whether any rule table had a problem.
+    A rule of a --rules file may replace another (``replaces``); which rules
+    are live is decided by the graph of replacements, not by the order of
+    files or of rules in them. Every rule table is checked in full, and takes
+    its place in that graph by its id and ``replaces`` when they are usable,
+    even when another of its keys has a problem."""
+    nodes: list[tuple[_Raw, Rule | None]] = []
     for raw in raws:
         if raw.kind != "rule":
             continue
-        ident = raw.ident
-        if not _check_keys(raw, RULE_KEYS, out):
-            unusable.add(ident)
-            continue
+        keys_ok = _check_keys(raw, RULE_KEYS, out)
         rule = _rule(raw, states, documents, out)
-        if rule is None:
-            unusable.add(ident)
-        elif rule.replaces and raw.builtin:
+        if raw.data.get("replaces") and raw.builtin:
             out.add(raw, "built-in rules cannot use 'replaces'", key="replaces", fix="edit the rule itself")
-            unusable.add(ident)
-        else:
-            usable.append((raw, rule))
-    return _Replacements(usable, unusable, out).live()
+            rule = None
+        nodes.append((raw, rule if keys_ok else None))
+    replacements = _Replacements(nodes, out)
+    return replacements.live(), replacements.unsure(), any(rule is None for _, rule in nodes)
 
 
 class _Replacements:
@@ -680,43 +758,65 @@ class _Replacements:
     replacements; where two rules replace the same rule, the one from the
     file named last wins (both in one file: reported, as no order can
     choose). A rule that replaces its own id replaces the rule first given
-    that id. Iterative throughout: chains of any length."""
+    that id. Iterative throughout: chains of any length.
 
-    def __init__(self, usable: list[tuple[_Raw, Rule]], unusable: set[str], out: _Collector):
-        self.nodes = usable
+    A rule table with a problem (its Rule is None) still has its id and
+    ``replaces`` checked (duplicates, unknown rules, circles) when they are
+    usable; it is never live, and neither is a rule that replaces it (that
+    is not reported: it depends on the problem already reported)."""
+
+    def __init__(self, nodes: list[tuple[_Raw, Rule | None]], out: _Collector):
+        self.nodes = nodes
         self.out = out
+        self._live: list[Rule] | None = None
+        self.broken = {index for index, (_, rule) in enumerate(nodes) if rule is None}
+        unusable = {nodes[index][0].ident for index in self.broken}  # ids of rule tables with a problem
         # each id's first rule that does not replace its own id: what 'replaces = id' means
         self.named: dict[str, int] = {}
-        self.dropped: set[int] = set()
-        for index, (raw, rule) in enumerate(usable):
-            if rule.replaces == rule.id:
+        self.dropped: set[int] = set(self.broken)
+        for index, (raw, _) in enumerate(nodes):
+            rule_id, replaces = self.ident(index), self.replaces(index)
+            if not rule_id or replaces == rule_id:
                 continue
-            if rule.id in self.named:
-                first = usable[self.named[rule.id]][0]
+            if rule_id in self.named:
+                first = nodes[self.named[rule_id]][0]
                 out.add(
                     raw,
-                    f"duplicate rule id '{rule.id}' (also in {first.path})",
+                    f"duplicate rule id '{rule_id}' (also in {first.path})",
                     key="id",
-                    fix=f'choose another id, or add replaces = "{rule.id}" to change the existing rule',
+                    fix=f'choose another id, or add replaces = "{rule_id}" to change the existing rule',
                 )
                 self.dropped.add(index)
             else:
-                self.named[rule.id] = index
+                self.named[rule_id] = index
         self.parent: dict[int, int] = {}
-        for index, (raw, rule) in enumerate(usable):
-            if not rule.replaces or index in self.dropped:
+        for index, (raw, _) in enumerate(nodes):
+            replaces = self.replaces(index)
+            if not replaces or (index in self.dropped and index not in self.broken):
                 continue
-            target = self.named.get(rule.replaces)
+            target = self.named.get(replaces)
             if target is None or target == index:
                 self.dropped.add(index)
-                if rule.replaces not in unusable:
-                    hint = did_you_mean(rule.replaces, list(self.named)) or (
+                if replaces not in unusable:
+                    hint = did_you_mean(replaces, list(self.named)) or (
                         "name a rule of the built-in knowledge or of a --rules file"
                     )
-                    out.add(raw, f"replaces unknown rule '{rule.replaces}'", key="replaces", fix=hint)
+                    out.add(raw, f"replaces unknown rule '{replaces}'", key="replaces", fix=hint)
             else:
                 self.parent[index] = target
         self._drop_cycles()
+
+    def ident(self, index: int) -> str:
+        """The id of a rule table, or "" when it has no usable one (reported)."""
+        rule_id = self.nodes[index][0].data.get("id", "")
+        return rule_id if RULE_ID.fullmatch(rule_id) else ""
+
+    def replaces(self, index: int) -> str:
+        """The id a rule table replaces, or "" (also for a built-in rule, which
+        cannot replace: that is reported, and what it names is not checked)."""
+        raw = self.nodes[index][0]
+        replaces: str = "" if raw.builtin else raw.data.get("replaces", "")
+        return replaces
 
     def _drop_cycles(self) -> None:
         """Report each circle of replacements once, and drop every rule on
@@ -739,10 +839,10 @@ class _Replacements:
                     self.dropped.add(visited)
 
     def _report_circle(self, circle: list[int]) -> None:
-        first = min(circle, key=lambda i: self.nodes[i][1].id)
+        first = min(circle, key=self.ident)
         at = circle.index(first)
         ordered = circle[at:] + circle[:at]
-        names = " -> ".join(self.nodes[i][1].id for i in [*ordered, first])
+        names = " -> ".join(self.ident(i) for i in [*ordered, first])
         self.out.add(
             self.nodes[first][0],
             f"rules replace one another in a circle: {names} (each replaces the next)",
@@ -750,7 +850,27 @@ class _Replacements:
             fix="remove 'replaces' from one of them",
         )
 
+    def unsure(self) -> set[str]:
+        """The ids of the live rules of trees that hold a rule table with a
+        problem: once it is fixed, the tree's live rule may be another."""
+        roots: set[int] = set()
+        for index in self.broken:
+            seen: set[int] = set()
+            node = index
+            while node in self.parent and node not in seen:
+                seen.add(node)
+                node = self.parent[node]
+            roots.add(node)
+        ids = {self.ident(root) for root in roots}
+        return {rule.id for rule in self.live() if rule.id in ids or set(rule.replaced) & ids}
+
     def live(self) -> list[Rule]:
+        """The live rules (worked out once: choosing among replacements reports problems)."""
+        if self._live is None:
+            self._live = self._find_live()
+        return self._live
+
+    def _find_live(self) -> list[Rule]:
         children: dict[int, list[int]] = {}
         for child, parent in self.parent.items():
             if child not in self.dropped:
@@ -762,10 +882,11 @@ class _Replacements:
             node: int | None = root
             chain: list[str] = []  # the ids replaced, the original first
             while node is not None and node in children:
-                chain.append(self.nodes[node][1].id)
+                chain.append(self.ident(node))
                 node = self._winner(node, children[node])
             if node is not None:
                 rule = self.nodes[node][1]
+                assert rule is not None  # rule tables with a problem are dropped
                 rules.append(rule._replace(replaced=tuple(reversed(chain))) if chain else rule)
         return rules
 
@@ -773,15 +894,15 @@ class _Replacements:
         """Of the rules that replace the same rule, the one from the file
         named last; None (reported) when that file holds several of them."""
         last = max(self.nodes[i][0].order for i in candidates)
-        latest = sorted((i for i in candidates if self.nodes[i][0].order == last), key=lambda i: self.nodes[i][1].id)
+        latest = sorted((i for i in candidates if self.nodes[i][0].order == last), key=self.ident)
         if len(latest) == 1:
             return latest[0]
         raw = self.nodes[latest[-1]][0]
-        names = [f"'{self.nodes[i][1].id}'" for i in latest]
+        names = [f"'{self.ident(i)}'" for i in latest]
         both = "both" if len(names) == 2 else "all"
         self.out.add(
             raw,
-            f"rule '{self.nodes[replaced][1].id}' is replaced by {', '.join(names[:-1])} and {names[-1]}, "
+            f"rule '{self.ident(replaced)}' is replaced by {', '.join(names[:-1])} and {names[-1]}, "
             f"{both} in this file",
             key="replaces",
             fix="keep one, or let one replace the other",
@@ -790,10 +911,14 @@ class _Replacements:
 
 
 def _rule(raw: _Raw, states: States, documents: dict[str, Document], out: _Collector) -> Rule | None:
-    """One rule, from a table with usable keys, or None when any of its parts
-    has a problem. Every part is checked, so that every problem is reported."""
+    """One rule, from its table, or None when any of its parts has a problem.
+    Every part that is there is checked, so that every problem is reported:
+    a key that is missing or unusable (reported by :func:`_check_keys`) is
+    skipped, and the others are checked as usual. What depends on a missing
+    part is not checked: a rule without 'when' cannot conclude its own
+    condition, and conditions on unknown concepts are not resolved."""
     data = raw.data
-    id_ok = _check_rule_id(raw, out)
+    id_ok = "id" not in data or _check_rule_id(raw, out)
     sizes_ok = _check_not_empty(raw, out)
     when, when_ok = _when(raw, states, out)
     then, then_ok = _then(raw, states, out)
@@ -801,7 +926,10 @@ def _rule(raw: _Raw, states: States, documents: dict[str, Document], out: _Colle
     sources, sources_ok = _sources(raw, documents, out)
     own_ok = _check_own_condition(raw, when, then, out)
     absence_ok = _check_absence(raw, when, then, out)
-    if strength is None or not (id_ok and sizes_ok and when_ok and then_ok and sources_ok and own_ok and absence_ok):
+    complete = all(key in data for key, (_, required, _) in RULE_KEYS.items() if required)
+    if strength is None or not (
+        complete and id_ok and sizes_ok and when_ok and then_ok and sources_ok and own_ok and absence_ok
+    ):
         return None
     return Rule(
         id=data["id"],
@@ -831,10 +959,10 @@ def _check_rule_id(raw: _Raw, out: _Collector) -> bool:
 def _check_not_empty(raw: _Raw, out: _Collector) -> bool:
     """Whether the rule has at least one condition and one conclusion (reported if not)."""
     ok = True
-    if not raw.data["when"]:
+    if "when" in raw.data and not raw.data["when"]:
         out.add(raw, "'when' is empty", key="when", fix='add at least one condition, e.g. when = ["concept = state"]')
         ok = False
-    if not raw.data["then"]:
+    if "then" in raw.data and not raw.data["then"]:
         out.add(raw, "'then' is empty", key="then", fix='add at least one conclusion, e.g. then = ["concept = state"]')
         ok = False
     return ok
@@ -842,6 +970,8 @@ def _check_not_empty(raw: _Raw, out: _Collector) -> bool:
 
 def _when(raw: _Raw, states: States, out: _Collector) -> tuple[tuple[Condition, ...], bool]:
     """The rule's conditions that resolve, and whether all of them did."""
+    if "when" not in raw.data:
+        return (), True
     if _too_many_conditions(raw, "when", out):
         return (), False
     when = []
@@ -859,7 +989,7 @@ def _then(raw: _Raw, states: States, out: _Collector) -> tuple[tuple[Fact, ...],
     """The rule's conclusions that resolve, and whether all of them did, once each."""
     then = []
     ok = True
-    for text in raw.data["then"]:
+    for text in raw.data.get("then", ()):
         try:
             fact = parse_fact(text)
         except SyntaxProblem as exc:
@@ -877,7 +1007,10 @@ def _then(raw: _Raw, states: States, out: _Collector) -> tuple[tuple[Fact, ...],
 
 
 def _strength(raw: _Raw, out: _Collector) -> Strength | None:
-    """The rule's strength, or None (reported) when it is not one a rule may have."""
+    """The rule's strength, or None (reported, unless the key is missing)
+    when it is not one a rule may have."""
+    if "strength" not in raw.data:
+        return None
     text = raw.data["strength"]
     names = [s.label for s in Strength.for_rules()]
     if text == Strength.GIVEN.label:
@@ -901,6 +1034,8 @@ def _strength(raw: _Raw, out: _Collector) -> Strength | None:
 
 def _sources(raw: _Raw, documents: dict[str, Document], out: _Collector) -> tuple[tuple[SourceRef, ...], bool]:
     """The rule's sources that cite a known document, and whether all of them did."""
+    if "sources" not in raw.data:
+        return (), True
     ok = True
     if not raw.data["sources"]:
         out.add(
@@ -923,19 +1058,21 @@ def _sources(raw: _Raw, documents: dict[str, Document], out: _Collector) -> tupl
 def _source(raw: _Raw, item: dict, documents: dict[str, Document], out: _Collector) -> SourceRef | None:
     """One { document, quote } of a rule, its quote's spacing made single, or
     None (reported, under the key 'sources') when it cannot be used."""
-    sub = _Raw(raw.kind, dict(item), raw.path, raw.builtin)
-    sub.data.setdefault("id", raw.ident)  # so problems name the rule
-    if not _check_keys(sub, SOURCE_KEYS, _Prefixed(out, "sources"), internal=("id",)):
-        return None
-    if item["document"] not in documents:
+    # the rule's id, so that problems name the rule, and its place, so that they come with its others
+    sub = _Raw(raw.kind, {"id": raw.ident, **item}, raw.path, raw.builtin, raw.order, raw.index)
+    keys_ok = _check_keys(sub, SOURCE_KEYS, _Prefixed(out, "sources"), internal=("id",))
+    document: str | None = sub.data.get("document")
+    if document is not None and document not in documents:  # checked even when the quote has a problem
         out.add(
             raw,
-            f"unknown document '{item['document']}'",
+            f"unknown document '{document}'",
             key="sources",
-            fix=did_you_mean(item["document"], documents) or "declare it in a [[document]] table",
+            fix=did_you_mean(document, documents) or "declare it in a [[document]] table",
         )
         return None
-    return SourceRef(item["document"], " ".join(item["quote"].split()))
+    if not keys_ok or document is None:
+        return None
+    return SourceRef(document, " ".join(sub.data["quote"].split()))
 
 
 def _check_own_condition(raw: _Raw, when: tuple[Condition, ...], then: tuple[Fact, ...], out: _Collector) -> bool:
