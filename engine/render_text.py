@@ -504,7 +504,7 @@ def rules_text(rules: Sequence[Rule]) -> str:
         for source in rule.sources:
             lines.append(f'  {visible(source.document)}: "{visible(source.quote)}"')
         lines.append("")
-    lines.append(f"{len(rules)} rules")
+    lines.append(f"{len(rules):,} rule" + ("" if len(rules) == 1 else "s"))
     return "\n".join(lines)
 
 
