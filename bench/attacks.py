@@ -63,33 +63,26 @@ def chain(links: int) -> str:
     return "\n".join(parts)
 
 
-def alternatives(conditions: int) -> str:
-    """One rule whose every condition is `q in [a, b]`: linear, not 2**n."""
-    parts = []
-    for i in range(conditions):
-        parts.append(
-            f'[[concept]]\nid = "q{i:02d}"\nlabel = "Q {i}"\nkind = "question"\nstates = ["a", "b", "c"]\n'
-            f'question = "Q {i}?"\norder = {i + 1}\n'
-        )
-    parts.append('[[concept]]\nid = "all_of_them"\nlabel = "All"\nkind = "outcome"\nstates = ["yes"]\n')
-    when = ", ".join(f'"q{i:02d} in [a, b]"' for i in range(conditions))
-    parts.append(_document_rule(0, when, "all_of_them = yes"))
+def wide_rule(prefix: str, conditions: int, *, multi: bool) -> str:
+    """One rule whose every condition is `<prefix>NN in [a, b]`, over
+    questions of states a, b, c. Answered with one state each, it is
+    alternatives costing linear, not 2**n, time; over multi-valued questions
+    answered with both, 2**conditions combinations, each a route."""
+    several = "multi = true\n" if multi else ""
+    parts = [
+        f'[[concept]]\nid = "{prefix}{i:02d}"\nlabel = "{prefix} {i}"\nkind = "question"\nstates = ["a", "b", "c"]\n'
+        f'{several}question = "{prefix} {i}?"\norder = {i + 1}\n'
+        for i in range(conditions)
+    ]
+    parts.append('[[concept]]\nid = "wide_rule_holds"\nlabel = "Holds"\nkind = "outcome"\nstates = ["yes"]\n')
+    when = ", ".join(f'"{prefix}{i:02d} in [a, b]"' for i in range(conditions))
+    parts.append(_document_rule(0, when, "wide_rule_holds = yes"))
     return "\n".join(parts)
 
 
-def multi_valued(conditions: int) -> str:
-    """One rule over multi-valued questions: answered with both states each,
-    it matches 2**conditions combinations, each a route."""
-    parts = []
-    for i in range(conditions):
-        parts.append(
-            f'[[concept]]\nid = "m{i:02d}"\nlabel = "M {i}"\nkind = "question"\nstates = ["a", "b"]\n'
-            f'multi = true\nquestion = "M {i}?"\norder = {i + 1}\n'
-        )
-    parts.append('[[concept]]\nid = "every_route"\nlabel = "Every route"\nkind = "outcome"\nstates = ["yes"]\n')
-    when = ", ".join(f'"m{i:02d} in [a, b]"' for i in range(conditions))
-    parts.append(_document_rule(0, when, "every_route = yes"))
-    return "\n".join(parts)
+def answering(prefix: str, conditions: int, states: str) -> list[str]:
+    """``-a <prefix>NN=<states>`` for each question of :func:`wide_rule`."""
+    return [arg for i in range(conditions) for arg in ("-a", f"{prefix}{i:02d}={states}")]
 
 
 def independent(count: int) -> str:
@@ -135,26 +128,26 @@ def cases(folder: Path) -> list[Case]:
         ),
         Case(
             "14 conditions 'in [a, b]'",
-            ["--rules", write("alt14.toml", alternatives(14)), "consult", "--no-input", "--json"]
-            + [arg for i in range(14) for arg in ("-a", f"q{i:02d}=a")],
+            ["--rules", write("alt14.toml", wide_rule("q", 14, multi=False)), "consult", "--no-input", "--json"]
+            + answering("q", 14, "a"),
             0,
         ),
         Case(
             "64 conditions 'in [a, b]'",
-            ["--rules", write("alt64.toml", alternatives(64)), "consult", "--no-input", "--json"]
-            + [arg for i in range(64) for arg in ("-a", f"q{i:02d}=b")],
+            ["--rules", write("alt64.toml", wide_rule("q", 64, multi=False)), "consult", "--no-input", "--json"]
+            + answering("q", 64, "b"),
             0,
         ),
         Case(
             "how --json, 8,192 routes",
-            ["--rules", write("multi13.toml", multi_valued(13)), "how", "every_route=yes", "--json"]
-            + [arg for i in range(13) for arg in ("-a", f"m{i:02d}=a,b")],
+            ["--rules", write("multi13.toml", wide_rule("m", 13, multi=True)), "how", "wide_rule_holds=yes", "--json"]
+            + answering("m", 13, "a,b"),
             0,
         ),
         Case(
             "65,536 routes of 16 facts",
-            ["--rules", write("multi16.toml", multi_valued(16)), "how", "every_route=yes", "--json"]
-            + [arg for i in range(16) for arg in ("-a", f"m{i:02d}=a,b")],
+            ["--rules", write("multi16.toml", wide_rule("m", 16, multi=True)), "how", "wide_rule_holds=yes", "--json"]
+            + answering("m", 16, "a,b"),
             1,
         ),
         Case(
