@@ -86,6 +86,13 @@ def _ignore_interrupts() -> None:
         _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
     except (ValueError, OSError):
         pass
+    # A KeyboardInterrupt that left code run by eval() or exec() of a string
+    # (collections.namedtuple builds its classes that way, so an interrupt
+    # during a late import can land there) marks CPython's "unhandled
+    # KeyboardInterrupt" flag even when the command then handles it; Python
+    # would end the program by SIGINT at exit, its status lost. The next
+    # eval() of a string clears the flag: this one.
+    eval("None")
 
 
 def _started_as_the_command() -> bool:
