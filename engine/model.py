@@ -104,8 +104,14 @@ class SourceRef(NamedTuple):
 class Document(NamedTuple):
     id: str
     title: str
-    file: str = ""
+    file: str = ""  # the document's file name, as its author knows it
     path: str = ""  # the rule file that declared it
+    citation: str = ""  # how to cite it (authors, year, journal)
+    url: str = ""
+    # a local plain-text copy, as written in the rule file (relative to it);
+    # ``text_path`` is where that is on this machine, "" when not declared
+    text: str = ""
+    text_path: str = ""
 
 
 class Concept(NamedTuple):
@@ -122,10 +128,23 @@ class Concept(NamedTuple):
     exclusive: tuple[str, ...] = ()
     order: int = 1000
     path: str = ""
+    # states added by other files (``add_states``), each as (file, states)
+    additions: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def is_question(self) -> bool:
         return bool(self.question)
+
+
+class Example(NamedTuple):
+    """A worked example a rule file carries for a rule: answers, and what
+    must (``expect``) and must not (``absent``) follow from them."""
+
+    name: str
+    answers: tuple[tuple[str, tuple[str, ...]], ...]  # (concept, states), by concept id; () states = unknown
+    expect: tuple[Fact, ...] = ()
+    absent: tuple[Fact, ...] = ()
+    strengths: tuple[tuple[Fact, Strength], ...] = ()  # expected facts with the strength they must have
 
 
 class Rule(NamedTuple):
@@ -140,6 +159,8 @@ class Rule(NamedTuple):
     # every rule this one stands in for, the nearest first: for C replacing
     # B replacing A, ("B", "A"); empty for a rule that replaces nothing
     replaced: tuple[str, ...] = ()
+    examples: tuple[Example, ...] = ()
+    builtin: bool = True  # False for a rule from a --rules file
 
     @property
     def positive(self) -> tuple[Condition, ...]:
@@ -148,6 +169,13 @@ class Rule(NamedTuple):
     @property
     def negative(self) -> tuple[Condition, ...]:
         return tuple(c for c in self.when if c.negated)
+
+
+class Disabled(NamedTuple):
+    """A rule that a --rules file took out of the knowledge base."""
+
+    rule: Rule
+    by: str  # the file that disabled it
 
 
 class Loop(NamedTuple):
@@ -176,6 +204,7 @@ class KnowledgeBase:
         files: tuple[str, ...] = (),
         strata: Mapping[str, int] | None = None,
         loops: tuple[Loop, ...] = (),
+        disabled: tuple[Disabled, ...] = (),
     ):
         set_ = object.__setattr__
         set_(self, "concepts", MappingProxyType(dict(concepts)))
@@ -184,6 +213,7 @@ class KnowledgeBase:
         set_(self, "files", tuple(files))
         set_(self, "strata", MappingProxyType(dict(strata or {})))
         set_(self, "loops", tuple(loops))
+        set_(self, "disabled", tuple(disabled))
 
     concepts: Mapping[str, Concept]
     rules: tuple[Rule, ...]
@@ -191,6 +221,7 @@ class KnowledgeBase:
     files: tuple[str, ...]
     strata: Mapping[str, int]
     loops: tuple[Loop, ...]
+    disabled: tuple[Disabled, ...]  # rules removed by --rules files, by id
 
     def __setattr__(self, name, value):
         raise AttributeError(f"a knowledge base is read-only: cannot set {name!r}")
@@ -198,13 +229,14 @@ class KnowledgeBase:
     def __eq__(self, other):
         if not isinstance(other, KnowledgeBase):
             return NotImplemented
-        return (self.concepts, self.rules, self.documents, self.files, self.strata, self.loops) == (
+        return (self.concepts, self.rules, self.documents, self.files, self.strata, self.loops, self.disabled) == (
             other.concepts,
             other.rules,
             other.documents,
             other.files,
             other.strata,
             other.loops,
+            other.disabled,
         )
 
     __hash__ = None  # type: ignore[assignment]
