@@ -8,7 +8,8 @@ entry or validates the files and writes one.
 
 It is safe to lose, to share between versions and to find damaged:
 
-* the key covers every rule file's name, place (built-in or not) and whole
+* the key covers every rule file's name, own path (which the paths of
+  documents' texts are relative to), place (built-in or not) and whole
   text, and the size and time of every engine module that loading runs, so
   any change to any of them misses the cache;
 * an entry is plain JSON (nothing in it is ever executed), with a checksum
@@ -35,7 +36,20 @@ from typing import TYPE_CHECKING
 
 from . import __version__, rulefiles
 from .errors import Problem
-from .model import KIND_NAMED, Concept, Condition, Document, Fact, KnowledgeBase, Loop, Rule, SourceRef, Strength
+from .model import (
+    KIND_NAMED,
+    Concept,
+    Condition,
+    Disabled,
+    Document,
+    Example,
+    Fact,
+    KnowledgeBase,
+    Loop,
+    Rule,
+    SourceRef,
+    Strength,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from pathlib import Path
@@ -45,7 +59,7 @@ try:  # blake2b without importing hashlib, which loads OpenSSL (milliseconds at 
 except ImportError:  # pragma: no cover - a Python built without it
     from hashlib import blake2b
 
-FORMAT = 2  # the layout of an entry; change it when the layout changes
+FORMAT = 3  # the layout of an entry; change it when the layout changes
 KEEP = 8  # entries kept; the oldest beyond this are removed
 # the modules whose code decides what a set of rule files loads as
 _LOADING_CODE = (
@@ -116,7 +130,8 @@ def _key(files: list[rulefiles.RuleFile]) -> str:
             code.append([name, stat.st_size, stat.st_mtime_ns])
         except OSError:
             code.append([name, None, None])
-    head = json.dumps([FORMAT, __version__, code, [[f.shown, f.builtin, len(f.text)] for f in files]])
+    # each file's own path too: a document's text is found relative to it
+    head = json.dumps([FORMAT, __version__, code, [[f.shown, f.builtin, f.real, len(f.text)] for f in files]])
     digest.update(head.encode("utf-8"))
     for rule_file in files:
         digest.update(rule_file.text.encode("utf-8"))
@@ -177,6 +192,7 @@ def to_data(kb: KnowledgeBase) -> dict:
         "files": list(kb.files),
         "strata": dict(kb.strata),
         "loops": [list(loop) for loop in kb.loops],
+        "disabled": [[list(d.rule), d.by] for d in kb.disabled],
     }
 
 
@@ -184,49 +200,84 @@ def from_data(data: dict) -> KnowledgeBase:
     """The knowledge base :func:`to_data` made ``data`` of (after a trip
     through JSON): equal to it, with the same types (Kind, Strength, tuples)."""
     concepts = {}
-    for cid, label, states, kind, question, help_, description, aliases, ask_if, multi, exclusive, order, path in data[
-        "concepts"
-    ]:
-        concepts[cid] = Concept(
-            cid,
-            label,
-            tuple(states),
-            KIND_NAMED[kind],
-            question,
-            help_,
-            description,
-            tuple(aliases),
-            tuple(_condition(c) for c in ask_if),
-            multi,
-            tuple(exclusive),
-            order,
-            path,
-        )
-    rules = tuple(
-        Rule(
-            rid,
-            title,
-            tuple(_condition(c) for c in when),
-            tuple(Fact(c, s) for c, s in then),
-            Strength(strength),
-            tuple(SourceRef(d, q) for d, q in sources),
-            path,
-            replaces,
-            tuple(replaced),
-        )
-        for rid, title, when, then, strength, sources, path, replaces, replaced in data["rules"]
-    )
+    for item in data["concepts"]:
+        concept = _concept(item)
+        concepts[concept.id] = concept
     documents = {d[0]: Document(*d) for d in data["documents"]}
     loops = tuple(
         Loop(lid, title, tuple(through), description, path) for lid, title, through, description, path in data["loops"]
     )
     return KnowledgeBase(
         concepts=concepts,
-        rules=rules,
+        rules=tuple(_rule(item) for item in data["rules"]),
         documents=documents,
         files=tuple(data["files"]),
         strata=dict(data["strata"]),
         loops=loops,
+        disabled=tuple(Disabled(_rule(rule), by) for rule, by in data["disabled"]),
+    )
+
+
+def _concept(item: list) -> Concept:
+    (
+        cid,
+        label,
+        states,
+        kind,
+        question,
+        help_,
+        description,
+        aliases,
+        ask_if,
+        multi,
+        exclusive,
+        order,
+        path,
+        additions,
+    ) = item
+    return Concept(
+        cid,
+        label,
+        tuple(states),
+        KIND_NAMED[kind],
+        question,
+        help_,
+        description,
+        tuple(aliases),
+        tuple(_condition(c) for c in ask_if),
+        multi,
+        tuple(exclusive),
+        order,
+        path,
+        tuple((file, tuple(added)) for file, added in additions),
+    )
+
+
+def _rule(item: list) -> Rule:
+    rid, title, when, then, strength, sources, path, replaces, replaced, examples, builtin = item
+    return Rule(
+        rid,
+        title,
+        tuple(_condition(c) for c in when),
+        tuple(Fact(c, s) for c, s in then),
+        Strength(strength),
+        tuple(SourceRef(d, q) for d, q in sources),
+        path,
+        replaces,
+        tuple(replaced),
+        tuple(_example(e) for e in examples),
+        builtin,
+    )
+
+
+def _example(item: list) -> Example:
+    name, answers, expect, absent, strengths = item
+    return Example(
+        name,
+        tuple((concept, tuple(states)) for concept, states in answers),
+        tuple(Fact(c, s) for c, s in expect),
+        tuple(Fact(c, s) for c, s in absent),
+        tuple((Fact(*fact), Strength(strength)) for fact, strength in strengths),
     )
 
 

@@ -33,3 +33,5 @@ MAX_ROUTE_FACTS = 250_000
 # characters in one line of batch input (a CSV row, a JSON Lines case): CSV
 # and JSON Lines are read a case at a time, so only a line is bounded
 MAX_LINE = 1024 * 1024
+# examples ([[rule.example]]) of one rule
+MAX_EXAMPLES = 100

@@ -6,10 +6,17 @@ states and documents (with a "did you mean"), duplicate ids, empty
 conditions or conclusions, bad strengths, rules that conclude their own
 condition, and ``not`` conditions that depend on their own conclusions.
 Nothing in a rule file is ever executed: files are parsed as TOML data.
+
+A --rules file may also change what other files define: replace a rule
+(``replaces``), take rules out (``disables``) and add states to a concept
+(``add_states``). Rules may carry examples ([[rule.example]]), which are
+checked here and run by ``cofactor check``. :func:`load_partial` builds
+what is fine beside every problem, for ``cofactor check``.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections import Counter
 from collections.abc import Iterable
@@ -18,10 +25,24 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from . import rulefiles
-from .errors import KnowledgeBaseError, Problem
+from .errors import KnowledgeBaseError, Problem, visible
 from .graph import concept_components, negation_strata
-from .limits import MAX_CONDITIONS, MAX_RULES, MAX_STATES
-from .model import KIND_NAMED, Concept, Condition, Document, Fact, Kind, KnowledgeBase, Loop, Rule, SourceRef, Strength
+from .limits import MAX_CONDITIONS, MAX_EXAMPLES, MAX_RULES, MAX_STATES
+from .model import (
+    KIND_NAMED,
+    Concept,
+    Condition,
+    Disabled,
+    Document,
+    Example,
+    Fact,
+    Kind,
+    KnowledgeBase,
+    Loop,
+    Rule,
+    SourceRef,
+    Strength,
+)
 from .suggest import did_you_mean
 from .syntax import (
     CONCEPT_ID,
@@ -29,6 +50,8 @@ from .syntax import (
     RULE_ID,
     STATE_NAME,
     SyntaxProblem,
+    character,
+    is_control,
     odd_character,
     parse_condition,
     parse_fact,
@@ -52,6 +75,13 @@ CONCEPT_KEYS = {
     "multi": (bool, False, "true or false"),
     "exclusive": (list, False, "a list of states"),
     "order": (int, False, "a whole number"),
+    "add_states": (list, False, "a list of states to add to a concept another file defines"),
+}
+# the only keys of a [[concept]] table that adds states to a concept another file defines
+EXTENDING_KEYS = {
+    "id": (str, True, "the id of the concept to extend"),
+    "add_states": (list, True, "a list of the states to add"),
+    "aliases": (list, False, "a list of words"),
 }
 RULE_KEYS = {
     "id": (str, True, "a rule id such as 'topic.short-name'"),
@@ -61,11 +91,22 @@ RULE_KEYS = {
     "strength": (str, True, "one of established, likely, possible"),
     "sources": (list, True, 'a list of { document = "...", quote = "..." }'),
     "replaces": (str, False, "the id of the rule this one replaces"),
+    "example": (list, False, "[[rule.example]] tables"),
+}
+EXAMPLE_KEYS = {
+    "name": (str, False, "a short name for the example"),
+    "answers": (dict, True, 'a table of answers, e.g. { some_question = "some_state" }'),
+    "expect": (list, False, "a list of 'concept = state' that must follow"),
+    "absent": (list, False, "a list of 'concept = state' that must not follow"),
+    "strength": (dict, False, 'a table of strengths, e.g. { some_concept = "likely" }'),
 }
 DOCUMENT_KEYS = {
     "id": (str, True, "a short key such as 'my-article'"),
     "title": (str, True, "the document's title"),
     "file": (str, False, "the file name of the document"),
+    "citation": (str, False, "how to cite it: authors, year, title, journal"),
+    "url": (str, False, "a web address of the document"),
+    "text": (str, False, "the path of a plain-text copy, relative to this rule file"),
 }
 SOURCE_KEYS = {"document": (str, True, "a document id"), "quote": (str, True, "a verbatim quote")}
 LOOP_KEYS = {
@@ -75,6 +116,13 @@ LOOP_KEYS = {
     "description": (str, False, "a text"),
 }
 TABLES = {"concept": CONCEPT_KEYS, "rule": RULE_KEYS, "document": DOCUMENT_KEYS, "loop": LOOP_KEYS}
+# the keys whose lists hold tables, not strings
+_TABLE_LISTS = ("sources", "example")
+# the top-level key of a --rules file that takes rules of other files out
+DISABLES = "disables"
+# the kind of the pseudo-table that holds a file's 'disables' (its problems are the file's)
+_FILE = ""
+LOOP_ID = DOCUMENT_ID  # a loop id has the shape of a document id
 
 
 @dataclass
@@ -87,6 +135,7 @@ class _Raw:
     builtin: bool
     order: int = 0  # the file's place in the load order: built-in files, then --rules in the order named
     index: int = 0  # the table's place in its file
+    real: str = ""  # the file's own path, resolved ("" when not known)
     ident: str = field(init=False, default="")  # the table's id as written, or "" when it is not a string
 
     def __post_init__(self) -> None:
@@ -156,9 +205,10 @@ def load(
 ) -> KnowledgeBase:
     """Load and validate the built-in rule files plus any extra ones.
 
-    ``builtin`` files may not use ``replaces``; ``extra`` files (a rule
-    author's ``--rules``) may, to change a built-in rule. Raises
-    :class:`KnowledgeBaseError` with every problem found.
+    ``builtin`` files may not use ``replaces``, ``disables`` or
+    ``add_states``; ``extra`` files (a rule author's ``--rules``) may, to
+    change the built-in knowledge. Raises :class:`KnowledgeBaseError` with
+    every problem found.
     """
     return build(rulefiles.read(builtin, extra, display_root=display_root))
 
@@ -167,6 +217,25 @@ def build(found: Iterable[rulefiles.RuleFile | Problem]) -> KnowledgeBase:
     """Parse and validate rule files already read (as :func:`rulefiles.read`
     returns them, with the problems met reading them, in order). Raises
     :class:`KnowledgeBaseError` with every problem."""
+    kb, problems = build_partial(found)
+    if problems:
+        raise KnowledgeBaseError(problems)
+    return kb
+
+
+def load_partial(
+    builtin: Iterable[str | Path] = (), extra: Iterable[str | Path] = (), *, display_root: Path | None = None
+) -> tuple[KnowledgeBase, list[Problem]]:
+    """As :func:`load`, but never raising :class:`KnowledgeBaseError`: the
+    knowledge base built from everything that is fine, and every problem."""
+    return build_partial(rulefiles.read(builtin, extra, display_root=display_root))
+
+
+def build_partial(found: Iterable[rulefiles.RuleFile | Problem]) -> tuple[KnowledgeBase, list[Problem]]:
+    """As :func:`build`, but never raising :class:`KnowledgeBaseError`: the
+    knowledge base built from everything that is fine (a rule, concept or
+    document with a problem is left out, and so is what depends on it), and
+    every problem, in the order :func:`build` reports them."""
     out = _Collector()
     raws: list[_Raw] = []
     shown: list[str] = []
@@ -179,14 +248,13 @@ def build(found: Iterable[rulefiles.RuleFile | Problem]) -> KnowledgeBase:
         raws.extend(_parse(item, out, len(shown)))
     out.place = LAST
     kb = _build(raws, out, tuple(shown))
-    if out.problems:
-        raise KnowledgeBaseError(out.ordered())
-    return kb
+    return kb, out.ordered()
 
 
 def _parse(rule_file: rulefiles.RuleFile, out: _Collector, order: int = 0) -> list[_Raw]:
-    """The tables of one rule file, or none when it is not TOML or is over
-    a limit on its shape (nesting, numbers)."""
+    """The tables of one rule file (and its ``disables``, as a table of kind
+    ``_FILE``), or none when it is not TOML or is over a limit on its shape
+    (nesting, numbers)."""
     shown = rule_file.shown
     try:
         data = rulefiles.parse_toml(rule_file.text)
@@ -201,12 +269,19 @@ def _parse(rule_file: rulefiles.RuleFile, out: _Collector, order: int = 0) -> li
             fix="see https://toml.io for the syntax; strings need double quotes",
         )
         return []
+    real = rule_file.real or os.path.abspath(shown)
     raws: list[_Raw] = []
     for key, value in data.items():
+        if key == DISABLES:
+            disabling = _disables(rule_file, value, out, order, real)
+            if disabling is not None:
+                raws.append(disabling)
+            continue
         if key not in TABLES:
             hint = (
-                did_you_mean(key, TABLES)
-                or "a rule file holds only [[concept]], [[rule]], [[document]] and [[loop]] tables"
+                did_you_mean(key, [*TABLES, DISABLES])
+                or "a rule file holds only [[concept]], [[rule]], [[document]] and [[loop]] tables, "
+                "and (a --rules file) a list 'disables'"
             )
             out.add(None, f"unknown table '{key}'", path=shown, fix=hint)
             continue
@@ -218,8 +293,39 @@ def _parse(rule_file: rulefiles.RuleFile, out: _Collector, order: int = 0) -> li
                 fix=f"write each {key} under its own [[{key}]] header",
             )
             continue
-        raws.extend(_Raw(key, table, shown, rule_file.builtin, order, len(raws) + i) for i, table in enumerate(value))
+        raws.extend(
+            _Raw(key, table, shown, rule_file.builtin, order, len(raws) + i, real) for i, table in enumerate(value)
+        )
     return raws
+
+
+def _disables(rule_file: rulefiles.RuleFile, value: Any, out: _Collector, order: int, real: str) -> _Raw | None:
+    """A file's ``disables = [...]`` as a table of kind ``_FILE``, or None
+    (reported) when a built-in file has one or it is not a list of strings."""
+    if rule_file.builtin:
+        out.add(
+            None,
+            "built-in rule files cannot use 'disables'",
+            key=DISABLES,
+            path=rule_file.shown,
+            fix="remove the rule from its file instead",
+        )
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        found = (
+            _tname(value)
+            if not isinstance(value, list)
+            else "a list holding " + next(_tname(v) for v in value if not isinstance(v, str))
+        )
+        out.add(
+            None,
+            f"'disables' has the wrong type ({found})",
+            key=DISABLES,
+            path=rule_file.shown,
+            fix='write a list of rule ids, e.g. disables = ["topic.rule-id"]',
+        )
+        return None
+    return _Raw(_FILE, {DISABLES: value}, rule_file.shown, False, order, -1, real)
 
 
 def _check_keys(raw: _Raw, spec: dict, out: _Sink, internal: tuple[str, ...] = ()) -> bool:
@@ -236,6 +342,8 @@ def _check_keys(raw: _Raw, spec: dict, out: _Sink, internal: tuple[str, ...] = (
     for key in raw.data:
         if key not in spec and key not in internal:
             hint = did_you_mean(key, spec) or "allowed keys: " + ", ".join(spec)
+            if key == DISABLES:  # written below a table header, TOML makes it the table's
+                hint = "write disables = [...] at the top of the file, before its first table"
             out.add(raw, f"unknown key '{key}'", key=key, fix=hint)
             bad.add(key)
     for key, (kind, required, want) in spec.items():
@@ -247,11 +355,11 @@ def _check_keys(raw: _Raw, spec: dict, out: _Sink, internal: tuple[str, ...] = (
         value = raw.data[key]
         good = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
         if good and kind is list:
-            good = all(isinstance(v, dict if key == "sources" else str) for v in value)
+            good = all(isinstance(v, dict if key in _TABLE_LISTS else str) for v in value)
         if not good:
             out.add(raw, f"'{key}' has the wrong type ({_tname(value)})", key=key, fix=f"write {want}")
             bad.add(key)
-        elif kind is str and key != "replaces" and not value.strip():
+        elif kind is str and not value.strip():
             out.add(raw, f"'{key}' is empty", key=key, fix=f"write {want}")
             bad.add(key)
         if key in bad and required:
@@ -282,7 +390,9 @@ def _build(raws: list[_Raw], out: _Collector, files: tuple[str, ...]) -> Knowled
     documents = _documents(raws, out)
     concept_tables = _concept_tables(raws, out)
     states, own_states = _states(concept_tables, out)  # first, so that ask_if and rules can be resolved against them
-    concepts = _concepts(concept_tables, own_states, states, out)
+    added = _additions(concept_tables, states, out)  # states other files add, before anything is resolved
+    concepts = _concepts(concept_tables, own_states, states, added, out)
+    disabled: list[Disabled] = []
     if _too_many_rules(raws, out):
         rules: list[Rule] = []
         loops: tuple[Loop, ...] = ()
@@ -290,9 +400,12 @@ def _build(raws: list[_Raw], out: _Collector, files: tuple[str, ...]) -> Knowled
     else:
         # the later stages run on the rules that are fine, so that a broken
         # rule hides nothing they can still find
-        rules, unsure, any_broken = _rules(raws, states, documents, out)
+        rules, unsure, any_broken, disabled = _rules(raws, states, concepts, documents, out)
         loops = _loops(raws, states, rules, any_broken, out)
-        strata = _strata(rules, unsure, out)
+        strata, cyclic = _strata(rules, unsure, out)
+        if cyclic:  # reported: left out, so that what is built can still be reasoned over
+            rules = [rule for rule in rules if rule.id not in cyclic]
+            strata, _ = negation_strata(rules)
     return KnowledgeBase(
         concepts=concepts,
         rules=tuple(sorted(rules, key=lambda r: r.id)),
@@ -300,6 +413,7 @@ def _build(raws: list[_Raw], out: _Collector, files: tuple[str, ...]) -> Knowled
         files=files,
         strata=strata,
         loops=loops,
+        disabled=tuple(sorted(disabled, key=lambda d: d.rule.id)),
     )
 
 
@@ -352,22 +466,67 @@ def _documents(raws: list[_Raw], out: _Collector) -> dict[str, Document]:
         else:
             # declared even when another of its keys is wrong, so that the rules
             # citing it are not reported as well
-            documents[doc_id] = Document(doc_id, raw.data.get("title", ""), raw.data.get("file", ""), raw.path)
+            text = _document_text(raw, out)
+            documents[doc_id] = Document(
+                doc_id,
+                raw.data.get("title", ""),
+                raw.data.get("file", ""),
+                raw.path,
+                citation=raw.data.get("citation", ""),
+                url=raw.data.get("url", ""),
+                text=text,
+                # where the text is on this machine: relative to the rule file's own folder
+                text_path=os.path.normpath(os.path.join(os.path.dirname(raw.real), text)) if text else "",
+            )
     return documents
 
 
-def _concept_tables(raws: list[_Raw], out: _Collector) -> list[tuple[_Raw, bool]]:
+def _document_text(raw: _Raw, out: _Collector) -> str:
+    """A document's ``text`` path as written, or "" when there is none or it
+    holds a character no file name should (reported). The file itself is
+    not read here: ``cofactor check`` reads it."""
+    text: str = raw.data.get("text", "")
+    for position, ch in enumerate(text, 1):
+        if is_control(ch):
+            out.add(
+                raw,
+                f"the text path '{visible(text)}' holds {character(ch)} at position {position}",
+                key="text",
+                fix="write the path of a plain-text file, relative to this rule file",
+            )
+            return ""
+    return text
+
+
+@dataclass
+class _ConceptTables:
+    """The [[concept]] tables: those that define (or try to define) a concept,
+    each with whether it does; those that add states to a concept another
+    file defines; and each defined id's table."""
+
+    tables: list[tuple[_Raw, bool]] = field(default_factory=list)
+    extending: list[_Raw] = field(default_factory=list)
+    found: dict[str, _Raw] = field(default_factory=dict)
+
+
+def _concept_tables(raws: list[_Raw], out: _Collector) -> _ConceptTables:
     """Every [[concept]] table, its keys checked, each with whether it defines
     its concept (a usable id, not defined before); bad and duplicate ids are
-    reported. A table that defines nothing still has its other keys checked."""
-    found: dict[str, _Raw] = {}
-    tables: list[tuple[_Raw, bool]] = []
+    reported. A table that defines nothing still has its other keys checked.
+    A table with ``add_states`` extends a concept instead (checked by
+    :func:`_additions`)."""
+    result = _ConceptTables()
+    found = result.found
     for raw in raws:
         if raw.kind != "concept":
             continue
+        if "add_states" in raw.data:
+            if _check_extending_keys(raw, out):
+                result.extending.append(raw)
+            continue
         _check_keys(raw, CONCEPT_KEYS, out)
         cid = raw.data.get("id")
-        tables.append((raw, cid is not None and CONCEPT_ID.fullmatch(cid) is not None and cid not in found))
+        result.tables.append((raw, cid is not None and CONCEPT_ID.fullmatch(cid) is not None and cid not in found))
         if cid is None:  # missing or unusable (reported)
             continue
         if not CONCEPT_ID.fullmatch(cid):
@@ -382,20 +541,141 @@ def _concept_tables(raws: list[_Raw], out: _Collector) -> list[tuple[_Raw, bool]
                 raw,
                 f"duplicate concept id '{cid}' (also in {found[cid].path})",
                 key="id",
-                fix="define each concept once; rules in any file may use it",
+                fix="define each concept once; rules in any file may use it"
+                if raw.builtin
+                else "define each concept once; to add states to it, keep only id and write "
+                'add_states = ["new_state"] in this table',
             )
         else:
             found[cid] = raw
-    return tables
+    return result
 
 
-def _states(concept_tables: list[tuple[_Raw, bool]], out: _Collector) -> tuple[States, list[tuple[str, ...] | None]]:
+def _check_extending_keys(raw: _Raw, out: _Collector) -> bool:
+    """Check the keys of a table that adds states to a concept (reported: one
+    in a built-in file, keys such a table cannot have). Returns whether it
+    is one that adds states, in a --rules file."""
+    if raw.builtin:
+        out.add(
+            raw,
+            "built-in rule files cannot use 'add_states'",
+            key="add_states",
+            fix="list the states in the concept's own table",
+        )
+        return False
+    for key in [k for k in raw.data if k in CONCEPT_KEYS and k not in EXTENDING_KEYS]:
+        out.add(
+            raw,
+            f"'{key}' cannot be set by a table that adds states to a concept",
+            key=key,
+            fix=f"remove {key}: a table with add_states holds only " + ", ".join(EXTENDING_KEYS),
+        )
+        del raw.data[key]
+    _check_keys(raw, EXTENDING_KEYS, out)
+    return True
+
+
+def _additions(
+    concept_tables: _ConceptTables, states: States, out: _Collector
+) -> dict[str, list[tuple[_Raw, tuple[str, ...]]]]:
+    """The states each extending table adds, by concept, in load order; the
+    states are appended to ``states``, so that every file can use them.
+    Unknown concepts, a concept of the same file, bad, repeated and existing
+    states and too many states are reported; the good states of a table
+    with a problem are still added, so that rules using them are not
+    reported as well."""
+    found = concept_tables.found
+    added: dict[str, list[tuple[_Raw, tuple[str, ...]]]] = {}
+    for raw in concept_tables.extending:
+        cid = raw.data.get("id")
+        if cid is None:  # missing or unusable (reported)
+            continue
+        if cid not in found:
+            out.add(
+                raw,
+                f"adds states to unknown concept '{cid}'",
+                key="id",
+                fix=did_you_mean(cid, found) or "name a concept that another rule file defines",
+            )
+            continue
+        if found[cid].order == raw.order:
+            out.add(
+                raw,
+                f"adds states to '{cid}', a concept of this same file",
+                key="add_states",
+                fix="list the states in its own [[concept]] table",
+            )
+            continue
+        if "add_states" not in raw.data:  # unusable (reported)
+            continue
+        new = _new_states(raw, cid, states.get(cid), added.get(cid, []), out)
+        known = states[cid]
+        if known is None or not new:  # its states are unusable (reported there): nothing to add to
+            continue
+        if len(known) + len(new) > MAX_STATES:
+            out.add(
+                raw,
+                f"with these states '{cid}' would have {len(known) + len(new)} states; "
+                f"at most {MAX_STATES} are allowed",
+                key="add_states",
+                fix="add fewer states, or make a new concept",
+            )
+            continue
+        states[cid] = known + new
+        added.setdefault(cid, []).append((raw, new))
+    return added
+
+
+def _new_states(
+    raw: _Raw,
+    cid: str,
+    known: tuple[str, ...] | None,
+    before: list[tuple[_Raw, tuple[str, ...]]],
+    out: _Collector,
+) -> tuple[str, ...]:
+    """The states of an ``add_states`` that can be added (the others are reported)."""
+    listed = raw.data["add_states"]
+    if not listed:
+        out.add(raw, "'add_states' is empty", key="add_states", fix="list the states to add, or remove the table")
+    by_whom = {state: other.path for other, states in before for state in states}
+    new: list[str] = []
+    for state in listed:
+        if not STATE_NAME.fullmatch(state):
+            out.add(
+                raw,
+                f"bad state '{state}'{odd_character(state)}",
+                key="add_states",
+                fix="use lower-case letters, digits and '_'",
+            )
+        elif state == "unknown":
+            out.add(
+                raw,
+                "'unknown' cannot be a state: every question already accepts it",
+                key="add_states",
+                fix="remove 'unknown' from add_states",
+            )
+        elif state in new:
+            out.add(raw, f"state '{state}' is listed twice", key="add_states", fix="list each state once")
+        elif known is not None and state in known:
+            also = f" (added by {by_whom[state]})" if state in by_whom else ""
+            out.add(
+                raw,
+                f"'{state}' is already a state of '{cid}'{also}",
+                key="add_states",
+                fix="remove it from add_states",
+            )
+        else:
+            new.append(state)
+    return tuple(new)
+
+
+def _states(concept_tables: _ConceptTables, out: _Collector) -> tuple[States, list[tuple[str, ...] | None]]:
     """Each defined concept's states, listed once each, and each table's own
     (None where its 'states' key is unusable); bad states are reported, in
     every table, whether it defines its concept or not."""
     states: States = {}
     own: list[tuple[str, ...] | None] = []
-    for raw, defines in concept_tables:
+    for raw, defines in concept_tables.tables:
         listed = _states_of(raw, out) if "states" in raw.data else None
         own.append(listed)
         if defines:
@@ -439,18 +719,41 @@ def _states_of(raw: _Raw, out: _Collector) -> tuple[str, ...]:
 
 
 def _concepts(
-    concept_tables: list[tuple[_Raw, bool]], own_states: list[tuple[str, ...] | None], states: States, out: _Collector
+    concept_tables: _ConceptTables,
+    own_states: list[tuple[str, ...] | None],
+    states: States,
+    added: dict[str, list[tuple[_Raw, tuple[str, ...]]]],
+    out: _Collector,
 ) -> dict[str, Concept]:
     """Every concept, each followed by the check of its aliases against the
     concepts before it. Every table is checked; those that define their
-    concept are kept."""
+    concept are kept, with the states (and aliases) other files add."""
     concepts: dict[str, Concept] = {}
     alias_owner: dict[str, str] = {}  # an alias, lower case -> the concept that has it
-    for (raw, defines), own in zip(concept_tables, own_states, strict=True):
+    for (raw, defines), own in zip(concept_tables.tables, own_states, strict=True):
         concept = _concept(raw, own or (), states, out)
         _check_aliases(raw, concept, states, alias_owner if defines else dict(alias_owner), out)
         if defines:
+            additions = tuple((other.path, new) for other, new in added.get(concept.id, ()))
+            if additions:
+                concept = concept._replace(states=states[concept.id] or (), additions=additions)
             concepts[concept.id] = concept
+    for raw in concept_tables.extending:
+        cid = raw.data.get("id")
+        if "aliases" not in raw.data or cid not in concepts or concept_tables.found[cid].order == raw.order:
+            continue  # nothing to add, or reported: an unknown concept, a concept of the same file
+        concept = concepts[cid]
+        if not concept.is_question:
+            out.add(
+                raw,
+                f"'aliases' only makes sense on a question, and '{cid}' is not one",
+                key="aliases",
+                fix="remove aliases",
+            )
+            continue
+        more = tuple(a for a in raw.data["aliases"] if a not in concept.aliases)
+        _check_aliases(raw, concept._replace(aliases=more), states, alias_owner, out)
+        concepts[cid] = concept._replace(aliases=concept.aliases + more)
     return concepts
 
 
@@ -472,13 +775,16 @@ def _check_aliases(raw: _Raw, concept: Concept, states: States, alias_owner: dic
         alias_owner[key] = concept.id
 
 
-def _strata(rules: list[Rule], unsure: set[str], out: _Collector) -> dict[str, int]:
+def _strata(rules: list[Rule], unsure: set[str], out: _Collector) -> tuple[dict[str, int], set[str]]:
     """Each live rule's stratum; rules that conclude a fact from its own
     absence are reported. The rules with a problem are left out (they are
     not live), so a cycle through one of them is found once it is fixed;
     a cycle through a rule that a rule with a problem replaces, or might
-    replace (``unsure``), is not reported, as fixing that rule may remove it."""
+    replace (``unsure``), is not reported, as fixing that rule may remove it.
+    Returns the strata and the ids of the rules on such cycles (the strata
+    are empty when there are any)."""
     strata, cycles = negation_strata(rules)
+    cyclic = {rule.id for cycle in cycles for rule in cycle}
     for cycle in cycles:
         first = cycle[0]
         if any(rule.id in unsure for rule in cycle):
@@ -495,7 +801,7 @@ def _strata(rules: list[Rule], unsure: set[str], out: _Collector) -> dict[str, i
             ),
             LAST,  # after every table's own problems: it is a problem of several rules
         )
-    return strata
+    return strata, cyclic
 
 
 # ---------------------------------------------------------------------------
@@ -508,18 +814,33 @@ def _loops(raws: list[_Raw], states: States, rules: list[Rule], any_broken: bool
     Every table's keys are checked; when some rule table has a problem, a
     loop is not reported for naming no cycle, as that rule may close it."""
     loops: dict[str, Loop] = {}
-    seen: set[str] = set()
+    seen: dict[str, _Raw] = {}  # each loop id, with its first table
     components = concept_components(rules)
     for raw in raws:
         if raw.kind != "loop":
             continue
         keys_ok = _check_keys(raw, LOOP_KEYS, out)
         loop_id = raw.data.get("id")
-        if loop_id is not None:
+        if loop_id is not None and not LOOP_ID.fullmatch(loop_id):
+            out.add(
+                raw,
+                f"bad loop id '{loop_id}'{odd_character(loop_id)}",
+                key="id",
+                fix="use lower-case letters, digits, '-', '_' and '.', e.g. 'topic-loop'",
+            )
+            keys_ok = False
+        elif loop_id is not None:
             if loop_id in seen:
-                out.add(raw, f"duplicate loop id '{loop_id}'", key="id", fix="give each loop its own id")
-                continue
-            seen.add(loop_id)
+                first = seen[loop_id]
+                out.add(
+                    raw,
+                    f"duplicate loop id '{loop_id}' (also in {first.path})",
+                    key="id",
+                    fix="give each loop its own id",
+                )
+                keys_ok = False  # its 'through' is still checked, but the loop is not kept
+            else:
+                seen[loop_id] = raw
         if "through" not in raw.data:
             continue
         loop = _loop(raw, states, components, any_broken, out)
@@ -729,10 +1050,11 @@ def _resolve(raw: _Raw, key: str, concept: str, wanted: tuple[str, ...], states:
 
 
 def _rules(
-    raws: list[_Raw], states: States, documents: dict[str, Document], out: _Collector
-) -> tuple[list[Rule], set[str], bool]:
+    raws: list[_Raw], states: States, concepts: dict[str, Concept], documents: dict[str, Document], out: _Collector
+) -> tuple[list[Rule], set[str], bool, list[Disabled]]:
     """The live rules, once each; the ids of those among them whose place a
-    rule with a problem might take; and whether any rule table had a problem.
+    rule with a problem might take; whether any rule table had a problem;
+    and the rules that --rules files disable.
     A rule of a --rules file may replace another (``replaces``); which rules
     are live is decided by the graph of replacements, not by the order of
     files or of rules in them. Every rule table is checked in full, and takes
@@ -743,13 +1065,72 @@ def _rules(
         if raw.kind != "rule":
             continue
         keys_ok = _check_keys(raw, RULE_KEYS, out)
-        rule = _rule(raw, states, documents, out)
+        rule = _rule(raw, states, concepts, documents, out)
         if raw.data.get("replaces") and raw.builtin:
             out.add(raw, "built-in rules cannot use 'replaces'", key="replaces", fix="edit the rule itself")
             rule = None
         nodes.append((raw, rule if keys_ok else None))
     replacements = _Replacements(nodes, out)
-    return replacements.live(), replacements.unsure(), any(rule is None for _, rule in nodes)
+    live = replacements.live()
+    disabled = _disabled(raws, replacements, out)
+    if disabled:
+        gone = {d.rule.id for d in disabled}
+        live = [rule for rule in live if rule.id not in gone]
+    return live, replacements.unsure(), any(rule is None for _, rule in nodes), disabled
+
+
+def _disabled(raws: list[_Raw], replacements: _Replacements, out: _Collector) -> list[Disabled]:
+    """The rules the files' ``disables`` take out, each once (by the first
+    file, in load order, that disables it). A rule that disables name must
+    be one of another file, and not one a --rules file replaces (reported).
+    Disabling a rule that replaced others takes them out with it: they stay
+    replaced."""
+    nodes = replacements.nodes
+    live = {rule.id: rule for rule in replacements.live()}
+    replaced_by: dict[int, int] = {}  # a rule -> the first rule that replaces it
+    for child in sorted(replacements.parent):
+        replaced_by.setdefault(replacements.parent[child], child)
+    disabled: dict[str, Disabled] = {}
+    for raw in raws:
+        if raw.kind != _FILE:
+            continue
+        listed: list[str] = raw.data[DISABLES]
+        seen: set[str] = set()
+        for rule_id in listed:
+            target = replacements.named.get(rule_id)
+            twice = rule_id in seen
+            seen.add(rule_id)
+            if twice:
+                out.add(raw, f"'disables' lists '{rule_id}' twice", key=DISABLES, fix="list each rule once")
+            elif target is None:
+                out.add(
+                    raw,
+                    f"disables unknown rule '{rule_id}'",
+                    key=DISABLES,
+                    fix=did_you_mean(rule_id, replacements.named)
+                    or "name a rule of the built-in knowledge or of another --rules file",
+                )
+            elif nodes[target][0].order == raw.order:
+                out.add(
+                    raw,
+                    f"disables '{rule_id}', a rule of this same file",
+                    key=DISABLES,
+                    fix=f"remove the rule '{rule_id}' from this file instead",
+                )
+            elif target in replaced_by:
+                other = nodes[replaced_by[target]][0]
+                out.add(
+                    raw,
+                    f"disables '{rule_id}', which '{other.ident}' in {other.path} replaces",
+                    key=DISABLES,
+                    fix=f"either disable '{rule_id}' or replace it: remove it from disables, "
+                    f"or remove replaces from '{other.ident}'",
+                )
+            elif rule_id not in disabled:
+                rule = live.get(rule_id) or nodes[target][1]
+                if rule is not None:  # a rule with a problem (reported) is out anyway
+                    disabled[rule_id] = Disabled(rule, raw.path)
+    return list(disabled.values())
 
 
 class _Replacements:
@@ -910,7 +1291,9 @@ class _Replacements:
         return None
 
 
-def _rule(raw: _Raw, states: States, documents: dict[str, Document], out: _Collector) -> Rule | None:
+def _rule(
+    raw: _Raw, states: States, concepts: dict[str, Concept], documents: dict[str, Document], out: _Collector
+) -> Rule | None:
     """One rule, from its table, or None when any of its parts has a problem.
     Every part that is there is checked, so that every problem is reported:
     a key that is missing or unusable (reported by :func:`_check_keys`) is
@@ -926,6 +1309,8 @@ def _rule(raw: _Raw, states: States, documents: dict[str, Document], out: _Colle
     sources, sources_ok = _sources(raw, documents, out)
     own_ok = _check_own_condition(raw, when, then, out)
     absence_ok = _check_absence(raw, when, then, out)
+    # a bad example is reported, but leaves the rule in: the rule itself may be fine
+    examples = _examples(raw, states, concepts, out)
     complete = all(key in data for key, (_, required, _) in RULE_KEYS.items() if required)
     if strength is None or not (
         complete and id_ok and sizes_ok and when_ok and then_ok and sources_ok and own_ok and absence_ok
@@ -940,7 +1325,249 @@ def _rule(raw: _Raw, states: States, documents: dict[str, Document], out: _Colle
         sources=sources,
         path=raw.path,
         replaces=data.get("replaces", ""),
+        examples=examples,
+        builtin=raw.builtin,
     )
+
+
+# ---------------------------------------------------------------------------
+# Examples: [[rule.example]]
+# ---------------------------------------------------------------------------
+
+
+def _examples(raw: _Raw, states: States, concepts: dict[str, Concept], out: _Collector) -> tuple[Example, ...]:
+    """The rule's [[rule.example]] tables that are fine; the problems of the
+    others are reported under keys such as ``example[2].answers``."""
+    tables = raw.data.get("example", ())
+    if len(tables) > MAX_EXAMPLES:
+        out.add(
+            raw,
+            f"the rule has {len(tables)} examples; at most {MAX_EXAMPLES} are allowed",
+            key="example",
+            fix="keep the examples that show different cases",
+        )
+        return ()
+    examples: list[Example] = []
+    names: set[str] = set()
+    for number, table in enumerate(tables, 1):
+        example = _example(raw, number, table, states, concepts, out)
+        if example is None:
+            continue
+        if example.name in names:
+            out.add(
+                raw,
+                f"two examples are named '{example.name}'",
+                key=f"example[{number}].name",
+                fix="give each example of a rule its own name",
+            )
+            continue
+        names.add(example.name)
+        examples.append(example)
+    return tuple(examples)
+
+
+def _example(
+    raw: _Raw, number: int, table: dict, states: States, concepts: dict[str, Concept], out: _Collector
+) -> Example | None:
+    """One example, or None when any part of it has a problem (reported)."""
+    where = f"example[{number}]"
+    sub = _Raw(raw.kind, dict(table), raw.path, raw.builtin, raw.order, raw.index, raw.real)
+    sub.ident = raw.ident  # its problems name the rule
+    keys_ok = _check_keys(sub, EXAMPLE_KEYS, _Prefixed(out, where))
+    data = sub.data
+    answers, answers_ok = _example_answers(raw, f"{where}.answers", data.get("answers", {}), states, concepts, out)
+    expect, expect_ok = _example_facts(raw, f"{where}.expect", data.get("expect", ()), states, out)
+    absent, absent_ok = _example_facts(raw, f"{where}.absent", data.get("absent", ()), states, out)
+    ok = keys_ok and answers_ok and expect_ok and absent_ok
+    if not table.get("expect") and not table.get("absent"):
+        out.add(
+            raw,
+            "the example expects nothing",
+            key=where,
+            fix='add expect = ["concept = state"] (facts that must follow) or absent = [...] (facts that must not)',
+        )
+        ok = False
+    for fact in expect:
+        if fact in absent:
+            out.add(
+                raw,
+                f"'{fact}' is both expected and absent",
+                key=f"{where}.absent",
+                fix="keep it in expect or in absent, not both",
+            )
+            ok = False
+    strengths, strengths_ok = _example_strengths(
+        raw, f"{where}.strength", data.get("strength", {}), expect, expect_ok, out
+    )
+    if not (ok and strengths_ok and expect_ok):
+        return None
+    return Example(
+        name=data.get("name") or f"example {number}",
+        answers=answers,
+        expect=expect,
+        absent=absent,
+        strengths=strengths,
+    )
+
+
+def _example_answers(
+    raw: _Raw, key: str, given: dict, states: States, concepts: dict[str, Concept], out: _Collector
+) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], bool]:
+    """An example's answers, by concept id, each question's states in the
+    concept's order (``()`` for "unknown"), and whether all of them were fine."""
+    ok = True
+    answers: dict[str, tuple[str, ...]] = {}
+    questions = [c.id for c in concepts.values() if c.is_question]
+    for cid, value in given.items():
+        concept = concepts.get(cid)
+        if concept is None:
+            out.add(
+                raw,
+                f"unknown question '{cid}'",
+                key=key,
+                fix=did_you_mean(cid, questions) or did_you_mean(cid, states) or "answer questions only",
+            )
+            ok = False
+            continue
+        if not concept.is_question:
+            out.add(
+                raw,
+                f"'{cid}' is not a question: an example answers questions only",
+                key=key,
+                fix=f"to check a conclusion, write '{cid} = <state>' in expect",
+            )
+            ok = False
+            continue
+        found = _answer(raw, key, concept, value, states, out)
+        if found is None:
+            ok = False
+        else:
+            answers[cid] = found
+    return tuple(sorted(answers.items())), ok
+
+
+def _answer(
+    raw: _Raw, key: str, concept: Concept, value: Any, states: States, out: _Collector
+) -> tuple[str, ...] | None:
+    """One answer of an example, its states in the concept's order (``()``
+    for "unknown"), or None (reported) when it is not one the question takes."""
+    cid = concept.id
+    listed = isinstance(value, list)
+    if not (isinstance(value, str) or (listed and all(isinstance(v, str) for v in value))):
+        out.add(
+            raw,
+            f"the answer to '{cid}' has the wrong type ({_tname(value)})",
+            key=key,
+            fix='write a state, a list of states (for a question that allows several), or "unknown"',
+        )
+        return None
+    values: list[str] = value if listed else [value]
+    known = states.get(cid) or ()
+    if listed and not concept.multi:
+        out.add(
+            raw,
+            f"'{cid}' takes one answer, not a list",
+            key=key,
+            fix=f'write one state, e.g. {cid} = "{values[0]}"' if values else "write one state",
+        )
+        return None
+    if not values:
+        out.add(raw, f"the answer to '{cid}' is an empty list", key=key, fix='write "unknown" for no answer')
+        return None
+    if "unknown" in values:
+        if len(values) == 1:
+            return ()
+        out.add(
+            raw,
+            f"'unknown' cannot stand beside other answers to '{cid}'",
+            key=key,
+            fix='write "unknown" alone, or leave it out',
+        )
+        return None
+    counts = Counter(values)
+    twice = next((v for v in values if counts[v] > 1), None)
+    if twice is not None:
+        out.add(raw, f"the answer to '{cid}' names '{twice}' twice", key=key, fix="name each state once")
+        return None
+    if not _resolve(raw, key, cid, tuple(values), states, out):
+        return None
+    alone = next((v for v in values if v in concept.exclusive), None)
+    if alone is not None and len(values) > 1:
+        out.add(
+            raw,
+            f"'{alone}' cannot stand beside other answers to '{cid}'",
+            key=key,
+            fix=f"answer '{alone}' alone",
+        )
+        return None
+    return tuple(s for s in known if s in values)
+
+
+def _example_facts(
+    raw: _Raw, key: str, texts: Iterable[str], states: States, out: _Collector
+) -> tuple[tuple[Fact, ...], bool]:
+    """An example's ``expect`` or ``absent``: read and checked as ``then`` is."""
+    facts: list[Fact] = []
+    ok = True
+    for text in texts:
+        try:
+            fact = parse_fact(text)
+        except SyntaxProblem as exc:
+            out.add(raw, str(exc), key=key, fix='a fact names one state: "concept = state"')
+            ok = False
+            continue
+        if not _resolve(raw, key, fact.concept, (fact.state,), states, out):
+            ok = False
+        elif fact in facts:
+            out.add(raw, f"'{fact}' is listed twice", key=key, fix="list each fact once")
+            ok = False
+        else:
+            facts.append(fact)
+    return tuple(facts), ok
+
+
+def _example_strengths(
+    raw: _Raw, key: str, given: dict, expect: tuple[Fact, ...], expect_ok: bool, out: _Collector
+) -> tuple[tuple[tuple[Fact, Strength], ...], bool]:
+    """The strengths an example expects, each for the one fact of its concept
+    in ``expect``, and whether all of them were fine. A concept missing from
+    ``expect`` is not reported while ``expect`` has a problem (reported)."""
+    names = [s.label for s in Strength.for_rules()]
+    strengths: list[tuple[Fact, Strength]] = []
+    ok = True
+    for cid, value in given.items():
+        facts = [f for f in expect if f.concept == cid]
+        if not isinstance(value, str) or value not in names:
+            shown = f"'{value}'" if isinstance(value, str) else f"of the wrong type ({_tname(value)})"
+            hint = did_you_mean(value, names) if isinstance(value, str) else ""
+            out.add(
+                raw,
+                f"the strength of '{cid}' is {shown}",
+                key=key,
+                fix=hint or "use one of " + ", ".join(names),
+            )
+            ok = False
+        elif not facts:
+            if expect_ok:
+                out.add(
+                    raw,
+                    f"'strength' names '{cid}', which 'expect' does not",
+                    key=key,
+                    fix=f"add '{cid} = <state>' to expect, or remove {cid} from strength",
+                )
+            ok = False
+        elif len(facts) > 1:
+            out.add(
+                raw,
+                f"'strength' names '{cid}', which 'expect' names {len(facts)} times: "
+                + ", ".join(str(f) for f in facts),
+                key=key,
+                fix="expect one state of it in an example that gives its strength",
+            )
+            ok = False
+        else:
+            strengths.append((facts[0], Strength.parse(value)))
+    return tuple(strengths), ok
 
 
 def _check_rule_id(raw: _Raw, out: _Collector) -> bool:
@@ -1121,4 +1748,4 @@ def _check_absence(raw: _Raw, when: tuple[Condition, ...], then: tuple[Fact, ...
     return ok
 
 
-__all__ = ["build", "load"]
+__all__ = ["build", "build_partial", "load", "load_partial"]

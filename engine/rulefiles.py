@@ -32,7 +32,10 @@ class RuleFile(NamedTuple):
 
     shown: str  # the name messages use
     text: str
-    builtin: bool  # built-in knowledge (may not use 'replaces')
+    builtin: bool  # built-in knowledge (may not use 'replaces', 'disables' or 'add_states')
+    # the file's own path, resolved: what a document's 'text' is relative to
+    # ("" when not known: then the shown name is taken, from the working folder)
+    real: str = ""
 
 
 def _toml_in(folder: str) -> list[str]:
@@ -128,7 +131,7 @@ def read(
                 continue
             text = _read_text(path, shown, found)
             if text is not None:
-                found.append(RuleFile(shown, text, is_builtin))
+                found.append(RuleFile(shown, text, is_builtin, real))
     return found
 
 

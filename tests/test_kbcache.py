@@ -15,7 +15,19 @@ import pytest
 from cofactor.cli import BUILTIN_RULES
 from cofactor.engine import KnowledgeBaseError, kbcache, load
 from cofactor.engine import loader as loader_module
-from cofactor.engine.model import Kind
+from cofactor.engine.model import (
+    Concept,
+    Condition,
+    Disabled,
+    Document,
+    Example,
+    Fact,
+    Kind,
+    KnowledgeBase,
+    Rule,
+    SourceRef,
+    Strength,
+)
 
 ROOT = BUILTIN_RULES.parent
 
@@ -61,6 +73,45 @@ def test_the_round_trip_keeps_every_field(kb):
     assert [type(r.strength) for r in again.rules] == [type(r.strength) for r in kb.rules]
     assert {type(c.kind) for c in again.concepts.values()} == {Kind}
     assert again.loops == kb.loops and again.strata == kb.strata and again.files == kb.files
+
+
+def test_the_round_trip_keeps_the_fields_of_extensions_examples_and_documents():
+    question = Concept("level", "Level", ("low", "high", "borderline"), Kind.QUESTION, question="Level?")
+    question = question._replace(additions=(("mine.toml", ("borderline",)),), aliases=("amount",))
+    outcome = Concept("result", "Result", ("weak",), Kind.OUTCOME)
+    example = Example(
+        "a borderline level",
+        (("level", ("borderline",)), ("other", ())),
+        expect=(Fact("result", "weak"),),
+        absent=(Fact("result", "strong"),),
+        strengths=((Fact("result", "weak"), Strength.LIKELY),),
+    )
+    rule = Rule(
+        "mine.r",
+        "R",
+        (Condition("level", ("borderline", "low")),),
+        (Fact("result", "weak"),),
+        Strength.POSSIBLE,
+        (SourceRef("d", "A quote."),),
+        path="mine.toml",
+        examples=(example,),
+        builtin=False,
+    )
+    gone = rule._replace(id="topic.gone", builtin=True, examples=(), replaced=("topic.older",))
+    document = Document("d", "D", "d.txt", "mine.toml", "Smith (2024).", "https://example.org", "d.txt", "/x/d.txt")
+    kb = KnowledgeBase(
+        concepts={"level": question, "result": outcome},
+        rules=(rule,),
+        documents={"d": document},
+        files=("mine.toml",),
+        strata={"mine.r": 0},
+        disabled=(Disabled(gone, "other.toml"),),
+    )
+    again = kbcache.from_data(json.loads(json.dumps(kbcache.to_data(kb))))
+    assert again == kb
+    assert again.rules[0].examples[0].strengths[0][1] is Strength.LIKELY
+    assert isinstance(again.concepts["level"].additions[0][1], tuple)
+    assert again.disabled[0].rule.strength is Strength.POSSIBLE and again.disabled[0].by == "other.toml"
 
 
 def test_any_change_to_any_rule_file_misses_the_cache(tmp_path, rules, validations):

@@ -220,7 +220,12 @@ def test_invalid_toml_syntax(tmp_path):
     [
         ("rules", "did you mean 'rule'?"),
         ("concepts", "did you mean 'concept'?"),
-        ("fact", "a rule file holds only [[concept]], [[rule]], [[document]] and [[loop]] tables"),
+        (
+            "fact",
+            "a rule file holds only [[concept]], [[rule]], [[document]] and [[loop]] tables, "
+            "and (a --rules file) a list 'disables'",
+        ),
+        ("disable", "did you mean 'disables'?"),
     ],
 )
 def test_unknown_top_level_table(tmp_path, table, suggestion):
@@ -323,7 +328,7 @@ def test_unknown_key_in_a_rule(tmp_path):
         (
             "colour",
             "allowed keys: id, label, states, kind, question, help, description, aliases, "
-            "ask_if, multi, exclusive, order",
+            "ask_if, multi, exclusive, order, add_states",
         ),
     ],
 )
@@ -396,7 +401,14 @@ def test_missing_required_key_in_a_concept(tmp_path):
     [
         ("concept", "mineral_level", "lable", "Mineral", "unknown key 'lable'", "did you mean 'label'?"),
         ("concept", "mineral_level", "order", "ten", "'order' has the wrong type (a string)", "write a whole number"),
-        ("document", "notes", "url", "https://example.org", "unknown key 'url'", "allowed keys: id, title, file"),
+        (
+            "document",
+            "notes",
+            "year",
+            "2024",
+            "unknown key 'year'",
+            "allowed keys: id, title, file, citation, url, text",
+        ),
     ],
 )
 def test_mistake_in_a_used_concept_or_document_is_reported_once(tmp_path, kind, ident, key, value, message, fix):
@@ -1400,13 +1412,13 @@ def test_a_concept_without_a_usable_id_or_states_still_has_its_other_keys_checke
 
 def test_a_document_with_several_problems_reports_all_of_them(tmp_path):
     kb = base()
-    kb["document"][0].update({"title": 3, "url": "https://example.org"})
+    kb["document"][0].update({"title": 3, "year": "2024"})
     kb["document"].append({"id": "Bad Id", "titel": "Other", "file": ["x"]})
     path = write(tmp_path, kb)
     p = str(path)
     # the rule citing 'notes' is not reported: the document is declared
     assert fields(failure([path])) == [
-        (p, "document", "notes", "url", "unknown key 'url'"),
+        (p, "document", "notes", "year", "unknown key 'year'"),
         (p, "document", "notes", "title", "'title' has the wrong type (a number)"),
         (p, "document", "Bad Id", "titel", "unknown key 'titel'"),
         (p, "document", "Bad Id", "title", "missing key 'title'"),
@@ -1477,3 +1489,105 @@ def test_the_header_counts_every_problem_listed(tmp_path):
     listed = [line for line in lines[header + 1 :] if line.startswith("  ")]
     assert f"({len(listed)} problems)" in lines[header]
     assert len(listed) == 5
+
+
+# ---------------------------------------------------------------------------
+# Loops, empty values and blank ids: one problem each, none left out
+# ---------------------------------------------------------------------------
+
+LOOP_RULES = [
+    extra_rule("topic.impaired-output-weakens-bone", ["hormone_output = impaired"], ["bone_health = weakened"]),
+    extra_rule("topic.weak-bone-impairs-output", ["bone_health = weakened"], ["hormone_output = impaired"]),
+]
+
+
+def _loop(loop_id, through=("hormone_output", "bone_health"), **more) -> dict:
+    return {"id": loop_id, "title": f"Loop {loop_id}", "through": list(through), **more}
+
+
+def test_a_loop_loads(tmp_path):
+    kb = base()
+    kb["rule"] += LOOP_RULES
+    kb["loop"] = [_loop("bone-loop")]
+    assert [lp.id for lp in load([write(tmp_path, kb)]).loops] == ["bone-loop"]
+
+
+@pytest.mark.parametrize("bad_id", ["Bone Loop", "bone loop", "-loop", "lооp"])
+def test_bad_loop_id(tmp_path, bad_id):
+    kb = base()
+    kb["rule"] += LOOP_RULES
+    kb["loop"] = [_loop(bad_id)]
+    path = write(tmp_path, kb)
+    problem = only_problem(failure([path]))
+    assert problem.message.startswith(f"bad loop id '{bad_id}'")
+    check(
+        problem,
+        path=path,
+        kind="loop",
+        ident=bad_id,
+        key="id",
+        message=problem.message,
+        fix="use lower-case letters, digits, '-', '_' and '.', e.g. 'topic-loop'",
+    )
+    if bad_id == "lооp":  # Cyrillic 'о': named, as it cannot be seen
+        assert "(U+043E CYRILLIC SMALL LETTER O) at position 2 is not allowed" in problem.message
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        _loop("bone-loop", through=("hormone_output",)),  # too short
+        _loop("bone-loop", through=("hormone_outpt", "bone_health")),  # an unknown concept
+        {"id": "bone-loop", "through": ["hormone_output", "bone_health"]},  # no title
+    ],
+)
+def test_a_duplicate_loop_id_after_a_broken_loop(tmp_path, first):
+    kb = base()
+    kb["rule"] += LOOP_RULES
+    kb["loop"] = [first, _loop("bone-loop", through=("hormone_output", "bone_healt"))]
+    path = write(tmp_path, kb)
+    problems = failure([path]).problems
+    assert len(problems) == 3, problems
+    assert [(p.ident, p.key, p.message) for p in problems[1:]] == [
+        ("bone-loop", "id", f"duplicate loop id 'bone-loop' (also in {path})"),
+        # the duplicate's own problem is not hidden behind it
+        ("bone-loop", "through", "unknown concept 'bone_healt'"),
+    ]
+
+
+def test_replaces_that_is_empty(tmp_path):
+    kb = base()
+    kb["rule"][0]["replaces"] = ""
+    path = write(tmp_path, {"rule": kb.pop("rule")}, "mine.toml")
+    problem = only_problem(failure([write(tmp_path, kb)], [path]))
+    check(
+        problem,
+        path=path,
+        kind="rule",
+        ident=RULE_ID,
+        key="replaces",
+        message="'replaces' is empty",
+        fix="write the id of the rule this one replaces",
+    )
+
+
+@pytest.mark.parametrize("blank", ["", " ", "  \t "])
+@pytest.mark.parametrize("table", ["concept", "rule", "document", "loop"])
+def test_a_blank_id_is_one_problem(tmp_path, table, blank):
+    kb = base()
+    kb["rule"] += LOOP_RULES
+    kb["loop"] = [_loop("bone-loop")]
+    kb[table].append({**kb[table][-1], "id": blank})  # a copy of a table with no aliases, under a blank id
+    path = write(tmp_path, kb)
+    problem = only_problem(failure([path]))
+    want = {"concept": "a snake_case id", "rule": "a rule id such as 'topic.short-name'"}
+    want |= {"document": "a short key such as 'my-article'", "loop": "a short id such as 'topic-loop'"}
+    check(
+        problem,
+        path=path,
+        kind=table,
+        ident=blank,
+        key="id",
+        message="'id' is empty",
+        fix=f"write {want[table]}",
+    )
