@@ -1013,6 +1013,137 @@ def _write_batch(outcomes, sink, table, total: int | None) -> tuple[int, int]:
 
 
 # ---------------------------------------------------------------------------
+# check and reference: for rule authors
+# ---------------------------------------------------------------------------
+
+
+class CheckFailed(click.ClickException):
+    """check found errors (or, with --strict, warnings): the report is
+    already written; this is the one line on standard error."""
+
+    exit_code = 1
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--strict", is_flag=True, help="Warnings fail the check too (exit 1), not only errors.")
+@json_option
+@rules_option
+@click.pass_context
+def check(ctx, strict, as_json, rules):
+    """Check a knowledge base: the built-in one plus any --rules files.
+
+    Reports every problem in one pass, each with its file, id, what is wrong
+    and how to fix it: everything the loader rejects; rules that can never
+    fire; concepts and questions no rule uses; dead ends; duplicated or
+    subsumed rules; quotes not found in their document's text (a document
+    with no local text is "unverified"); failing examples; and an
+    exhaustive run over every combination of answers, which reports the
+    rules that fire in no case and the conflicts some case produces. Cycles
+    are listed for information.
+
+    The report is written to standard output (--json: one JSON document).
+    Exit status: 0 without errors; 1 with errors, or with warnings under
+    --strict. A progress bar shows on a terminal during the exhaustive run.
+
+    \b
+    Examples:
+      cofactor check
+      cofactor check --rules my-rules.toml
+      cofactor check --rules my-folder/ --strict
+      cofactor check --json
+    """
+    from .engine import check as checking  # noqa: PLC0415
+    from .engine import loader  # noqa: PLC0415
+
+    session = _session(ctx, rules, as_json)
+    kb, problems = loader.load_partial([RULES_DIR], session.rules, display_root=os.path.dirname(RULES_DIR))
+    with _progress("Exhaustive run") as progress:
+        report = checking.check(kb, problems, progress=progress)
+    if session.as_json:
+        from .engine import render_json  # noqa: PLC0415
+
+        _emit_json(render_json.check(report))
+    else:
+        from .engine import render_text  # noqa: PLC0415
+
+        _out(render_text.check_text(report))
+    errors = sum(1 for f in report.findings if f.level == "error")
+    warnings = sum(1 for f in report.findings if f.level == "warning")
+    if errors:
+        raise CheckFailed(f"the check found {errors} error{'s' if errors > 1 else ''} (see the report).")
+    if strict and warnings:
+        raise CheckFailed(
+            f"the check found {warnings} warning{'s' if warnings > 1 else ''}, and --strict fails on them."
+        )
+
+
+@contextlib.contextmanager
+def _progress(label: str):
+    """A ``progress(done, total)`` callback that draws a bar on standard
+    error when it is a terminal, and does nothing otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    bars: list = []
+
+    def progress(done: int, total: int) -> None:
+        if not bars:
+            bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True)
+            bar.__enter__()
+            bars.append(bar)
+        bar = bars[0]
+        bar.update(done - bar.pos)
+
+    try:
+        yield progress
+    finally:
+        if bars:
+            bars[0].__exit__(None, None, None)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    help="Write the reference to FILE instead of standard output.",
+)
+@rules_option
+@click.pass_context
+def reference(ctx, output, rules):
+    """The knowledge base as a Markdown reference, generated from the rule files.
+
+    Every concept with its states and question, every rule with its
+    conditions, conclusions, strength and quotes, grouped by topic (the
+    file each rule comes from), each topic's causal network as a Mermaid
+    diagram.
+
+    \b
+    Examples:
+      cofactor reference -o docs/knowledge-base.md
+      cofactor reference --rules my-rules.toml -o my-knowledge-base.md
+    """
+    from .engine import kbdoc  # noqa: PLC0415
+
+    session = _session(ctx, rules)
+    command = kbdoc.REGENERATE
+    if session.rules or output != "docs/knowledge-base.md":
+        import shlex  # noqa: PLC0415
+
+        words = ["cofactor", "reference", *(f"--rules={path}" for path in session.rules)]
+        command = shlex.join([*words, *(["-o", output] if output else [])])
+    text = kbdoc.markdown(session.kb, command=command)
+    if output is None:
+        _out(text.rstrip("\n"))
+        return
+    try:
+        with open(output, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise BadValue(f"cannot write '{answer_io.shown_path(output)}': {exc.strerror or exc}") from None
+
+
+# ---------------------------------------------------------------------------
 # rules and concepts
 # ---------------------------------------------------------------------------
 
@@ -1035,15 +1166,23 @@ def rules_command(ctx, concept, as_json, rules):
     _decodable([concept or ""], "the concept")
     session = _session(ctx, rules, as_json)
     kb = session.kb
-    chosen = kb.rules_about(answer_io.find_concept(kb, concept).id) if concept is not None else kb.rules
+    chosen, disabled = kb.rules, kb.disabled
+    if concept is not None:  # the rules that use or conclude it, and the disabled ones that did
+        concept_id = answer_io.find_concept(kb, concept).id
+        chosen = kb.rules_about(concept_id)
+        disabled = tuple(d for d in disabled if _mentions(d.rule, concept_id))
     if session.as_json:
         from .engine import render_json  # noqa: PLC0415
 
-        _emit_json(render_json.rules(chosen))
+        _emit_json(render_json.rules(chosen, disabled))
     else:
         from .engine import render_text  # noqa: PLC0415
 
-        _out(render_text.rules_text(chosen))
+        _out(render_text.rules_text(chosen, disabled))
+
+
+def _mentions(rule, concept: str) -> bool:
+    return any(c.concept == concept for c in rule.when) or any(f.concept == concept for f in rule.then)
 
 
 @cli.command(context_settings=CONTEXT)

@@ -1,7 +1,8 @@
 """The reliability goals, measured: ``python -m bench.attacks``.
 
 Each case of the reliability contract (huge, deep, strange or endless input,
-and knowledge bases that grow by long chains) runs as a whole ``cofactor``
+and knowledge bases that grow by long chains), and ``check`` with its
+exhaustive run, runs as a whole ``cofactor``
 process under a 3 GiB address-space cap, as a user's shell would run it.
 Every case must end with the exit code the contract gives it, with no
 traceback, within its time budget (10 s) and without reaching the cap.
@@ -115,6 +116,9 @@ def cases(folder: Path) -> list[Case]:
     fifo = folder / "fifo.toml"
     os.mkfifo(fifo)
     return [
+        # the rule authors' check, exhaustive run included (its goal: 30 s at most)
+        Case("check, the built-in knowledge base", ["check"], 0),
+        Case("check, the broken extensions", ["check", "--rules", str(PROJECT / "tests" / "broken_extensions")], 1),
         Case("load a 10,000-rule chain", ["--rules", long_chain, "rules", "--json"], 0),
         Case("how, end of the chain", ["--rules", long_chain, "how", end, "-a", "c00000=yes"], 0),
         Case("how --json, end of the chain", ["--rules", long_chain, "how", end, "-a", "c00000=yes", "--json"], 0),

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from .answers import Answers
 from .consultation import Conclusion, Summary, conclusions
-from .model import Concept, Fact, KnowledgeBase, Rule
+from .model import Concept, Disabled, Example, Fact, KnowledgeBase, Rule
 from .reasoning import Case, Conflict, ConflictSide, Justification, Step
 
 if TYPE_CHECKING:  # the explanation modules are imported by the commands that explain
+    from .check import Finding, Report
     from .counterfactual import Change, Difference, WhatIf
+    from .exhaustive import Exhaustive
     from .explain import ConditionCheck, How, Link, Node, RuleCheck, SideTrees, Trace, Why, WhyNot
 
 FORMAT_VERSION = 1
@@ -60,7 +62,10 @@ def rule(r: Rule) -> Json:
         "strength": r.strength.label,
         "sources": _sources(r),
         "file": r.path,
+        "builtin": r.builtin,
     }
+    if r.examples:
+        out["examples"] = [_example(e) for e in r.examples]
     if r.replaces:
         out["replaces"] = r.replaces
     if r.replaced:
@@ -68,8 +73,22 @@ def rule(r: Rule) -> Json:
     return out
 
 
-def rules(rs: Iterable[Rule]) -> list[Json]:
-    return [rule(r) for r in rs]
+def rules(rs: Iterable[Rule], disabled: Iterable[Disabled] = ()) -> list[Json]:
+    """The rules; then those --rules files disabled, each marked with the
+    file that disabled it."""
+    return [rule(r) for r in rs] + [{**rule(d.rule), "disabled_by": d.by} for d in disabled]
+
+
+def _example(e: Example) -> Json:
+    out: Json = {
+        "name": e.name,
+        "answers": {concept: list(states) if len(states) != 1 else states[0] for concept, states in e.answers},
+        "expect": facts(e.expect),
+        "absent": facts(e.absent),
+    }
+    if e.strengths:
+        out["strengths"] = [{**fact(f), "strength": s.label} for f, s in e.strengths]
+    return out
 
 
 def _sources(r: Rule) -> list[Json]:
@@ -77,7 +96,7 @@ def _sources(r: Rule) -> list[Json]:
 
 
 def concept(c: Concept) -> Json:
-    return {
+    out: Json = {
         "id": c.id,
         "label": c.label,
         "states": list(c.states),
@@ -90,7 +109,11 @@ def concept(c: Concept) -> Json:
         "multi": c.multi,
         "exclusive": list(c.exclusive),
         "order": c.order,
+        "file": c.path,
     }
+    if c.additions:
+        out["added_states"] = [{"file": path, "states": list(states)} for path, states in c.additions]
+    return out
 
 
 def concepts(kb: KnowledgeBase) -> list[Json]:
@@ -112,7 +135,7 @@ def answers(a: Answers, kb: KnowledgeBase) -> Json:
 
 
 def justification(j: Justification) -> Json:
-    return {"rule": j.rule.id, "premises": facts(j.premises)}
+    return {"rule": j.rule.id, "file": j.rule.path, "premises": facts(j.premises)}
 
 
 def conflict_side(side: ConflictSide) -> Json:
@@ -142,6 +165,7 @@ def conclusion(case: Case, c: Conclusion) -> Json:
         source = s.weakest.sources[0]
         out["weakest_link"] = {
             "rule": s.weakest.id,
+            "file": s.weakest.path,
             "strength": s.weakest.strength.label,
             "document": source.document,
             "quote": source.quote,
@@ -204,6 +228,7 @@ def node(n: Node, parts: list[Node] | None = None, level: int = 0) -> Json:
     out["derivations"] = [
         {
             "rule": r.rule.id,
+            "file": r.rule.path,
             "title": r.rule.title,
             "rule_strength": r.rule.strength.label,
             "strength": r.strength.label,
@@ -243,7 +268,8 @@ def _conflict_with_trees(c: Conflict, trees: tuple[SideTrees, ...], parts: list[
     for side, out in zip(trees, data["sides"], strict=True):
         if side.tree is None:
             out["trees"] = [
-                {"rule": r.id, "premises": [node(p, parts, 1) for p in premises]} for r, premises in side.blocked_routes
+                {"rule": r.id, "file": r.path, "premises": [node(p, parts, 1) for p in premises]}
+                for r, premises in side.blocked_routes
             ]
         else:
             out["tree"] = node(side.tree, parts)
@@ -258,6 +284,7 @@ def why(w: Why, kb: KnowledgeBase | None = None) -> Json:
 def _link(link: Link) -> Json:
     out: Json = {
         "rule": link.rule.id,
+        "file": link.rule.path,
         "title": link.rule.title,
         "strength": link.rule.strength.label,
         "when": [str(c) for c in link.rule.when],
@@ -298,6 +325,7 @@ def why_not(w: WhyNot, kb: KnowledgeBase) -> Json:
 def _rule_check(check: RuleCheck, parts: list[ConditionCheck], level: int) -> Json:
     return {
         "rule": check.rule.id,
+        "file": check.rule.path,
         "title": check.rule.title,
         "strength": check.rule.strength.label,
         "conditions": [_condition_check(c, parts, level) for c in check.conditions],
@@ -355,6 +383,7 @@ def step(s: Step, agenda: bool = False) -> Json:
     out: Json = {
         "step": s.number,
         "rule": s.rule.id,
+        "file": s.rule.path,
         "strength": s.rule.strength.label,
         "matched": facts(s.matched),
         "added": facts(s.added),
@@ -363,3 +392,60 @@ def step(s: Step, agenda: bool = False) -> Json:
     if agenda:
         out["agenda"] = [{"rule": r.id, "facts": facts(fs)} for r, fs in s.waiting]
     return out
+
+
+# ---------------------------------------------------------------------------
+# check
+# ---------------------------------------------------------------------------
+
+
+def check(report: Report) -> Json:
+    """``check``'s report: the findings, and the summaries of the quotes, the
+    examples and the exhaustive run."""
+    run = report.exhaustive
+    return _document(
+        ok=not any(f.level == "error" for f in report.findings),
+        files=list(report.files),
+        counts={"rules": report.rules, "concepts": report.concepts, "documents": report.documents},
+        findings=[_finding(f) for f in report.findings],
+        quotes={
+            "verified": report.quotes_verified,
+            "unverified": report.quotes_unverified,
+            "not_found": report.quotes_not_found,
+        },
+        examples={"run": report.examples, "failed": report.examples_failed},
+        exhaustive=None if run is None else _exhaustive(run),
+    )
+
+
+def _finding(f: Finding) -> Json:
+    return {
+        "level": f.level,
+        "code": f.code,
+        "file": f.path or None,
+        "id": f.ident or None,
+        "message": f.message,
+        "fix": f.fix or None,
+        "details": list(f.details),
+    }
+
+
+def _exhaustive(run: Exhaustive) -> Json:
+    return {
+        "complete": run.complete,
+        "error": run.error or None,
+        "combinations": run.combinations,
+        "cases": run.cases,
+        "reduction": run.reduction,
+        "seconds": round(run.seconds, 3),
+        "never_fired": list(run.never_fired),
+        "conflicts": [
+            {
+                "concept": c.concept,
+                "states": list(c.states),
+                "example": {concept: list(states) for concept, states in c.example},
+                "rules": list(c.rules),
+            }
+            for c in run.conflicts
+        ],
+    }

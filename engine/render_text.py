@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING
 
 from .consultation import Summary
 from .errors import Problem, visible
-from .model import DERIVED_KINDS, Concept, Kind, KnowledgeBase, Rule, Strength
+from .model import DERIVED_KINDS, Concept, Disabled, Kind, KnowledgeBase, Rule, Strength
 from .reasoning import Case, Conflict
 
 if TYPE_CHECKING:  # the explanation modules are imported by the commands that explain
+    from .check import Finding, Report
     from .counterfactual import WhatIf
+    from .exhaustive import Exhaustive
     from .explain import ConditionCheck, How, Link, Node, RuleCheck, Trace, Why, WhyNot
     from .model import Fact
 
@@ -66,6 +68,12 @@ def fact_text(kb: KnowledgeBase, fact: Fact) -> str:
 
 def _quote(rule: Rule) -> str:
     return rule.sources[0].quote if rule.sources else ""
+
+
+def origin(rule: Rule) -> str:
+    """Where a rule from a --rules file came from, to follow its id; nothing
+    for a built-in rule."""
+    return "" if rule.builtin else f" (from {visible(rule.path)})"
 
 
 # ---------------------------------------------------------------------------
@@ -144,7 +152,7 @@ def _because(kb: KnowledgeBase, just, more: int) -> str:
         return ""
     premises = " and ".join(fact_text(kb, p) for p in just.premises) or "nothing else"
     tail = f"; {more} other route{'s' if more > 1 else ''}" if more else ""
-    return f"because {premises} [{visible(just.rule.id)}]{tail}"
+    return f"because {premises} [{visible(just.rule.id)}{origin(just.rule)}]{tail}"
 
 
 def concluded_so_far(case: Case) -> str:
@@ -213,7 +221,7 @@ def how(h: How, kb: KnowledgeBase) -> str:
             lines.append("")
             lines.append(
                 f"Strength {strength_text(h.weakest.strength)}: the weakest link is {visible(rule.id)} "
-                f'[{rule.strength.label}], "{visible(_quote(rule))}"'
+                f'[{rule.strength.label}]{origin(rule)}, "{visible(_quote(rule))}"'
             )
     if h.conflict:
         lines.append("")
@@ -243,7 +251,9 @@ def _how_children(node: Node, indent: str, lines: list[str], width: int, level: 
         branch, cont = TREE[i == len(node.routes) - 1]
         rule = route.rule
         label = "also, by rule" if node.given else "by rule"
-        lines.append(f"{indent}{branch}{label} {visible(rule.id)} [{rule.strength.label}]: {visible(rule.title)}")
+        lines.append(
+            f"{indent}{branch}{label} {visible(rule.id)} [{rule.strength.label}]: {visible(rule.title)}{origin(rule)}"
+        )
         for source in rule.sources:
             pad = f"{indent}{cont}   "
             quoted = f'"{visible(source.quote)}" ({visible(source.document)})'
@@ -319,7 +329,7 @@ def why_level(w: Why, kb: KnowledgeBase, depth: int) -> str:
 def _link_line(kb: KnowledgeBase, link: Link) -> str:
     when = " and ".join(visible(str(c)) for c in link.rule.when)
     then = " and ".join(fact_text(kb, f) for f in link.concludes)
-    return f"  - if {when} then {then}  [{visible(link.rule.id)}, {link.rule.strength.label}]"
+    return f"  - if {when} then {then}  [{visible(link.rule.id)}, {link.rule.strength.label}]{origin(link.rule)}"
 
 
 # ---------------------------------------------------------------------------
@@ -377,7 +387,7 @@ def _checks_lines(
     deeper than TREE_DEPTH goes in ``parts``, to go on below."""
     for check in checks:
         rule = check.rule
-        lines.append(f"{indent}{visible(rule.id)} [{rule.strength.label}]: {visible(rule.title)}")
+        lines.append(f"{indent}{visible(rule.id)} [{rule.strength.label}]: {visible(rule.title)}{origin(rule)}")
         for cond in check.conditions:
             mark = "ok" if cond.holds else "NO"
             known = ", ".join(f.state for f in cond.known)
@@ -441,7 +451,9 @@ def trace(t: Trace, kb: KnowledgeBase | None = None) -> str:
     for traced in t.steps:
         step = traced.step
         matched = ", ".join(str(f) for f in step.matched) or "(nothing: only 'not' conditions)"
-        lines.append(f"FIRE {step.number:>3} {visible(step.rule.id)} [{step.rule.strength.label}]: {matched}")
+        lines.append(
+            f"FIRE {step.number:>3} {visible(step.rule.id)} [{step.rule.strength.label}]: {matched}{origin(step.rule)}"
+        )
         if traced.closes_loop:
             name = visible(traced.loop.title) if traced.loop else "a loop"
             lines.append(f"      (this firing goes round {name}: it reaches a fact its premises were built on)")
@@ -491,10 +503,11 @@ def options_line(concept: Concept, *, every: bool = False) -> str:
     return "\n".join(f"  {line}" for line in [*lines, tail])
 
 
-def rules_text(rules: Sequence[Rule]) -> str:
+def rules_text(rules: Sequence[Rule], disabled: Sequence[Disabled] = ()) -> str:
     lines = []
     for rule in rules:
-        lines.append(f"{visible(rule.id)}  [{rule.strength.label}]  {visible(rule.path)}")
+        added = "" if rule.builtin else "  (added by --rules)"
+        lines.append(f"{visible(rule.id)}  [{rule.strength.label}]  {visible(rule.path)}{added}")
         lines.append(f"  {visible(rule.title)}")
         if rule.replaced:
             nearest, *earlier = (visible(r) for r in rule.replaced)
@@ -504,7 +517,18 @@ def rules_text(rules: Sequence[Rule]) -> str:
         for source in rule.sources:
             lines.append(f'  {visible(source.document)}: "{visible(source.quote)}"')
         lines.append("")
-    lines.append(f"{len(rules):,} rule" + ("" if len(rules) == 1 else "s"))
+    if disabled:
+        lines.append("Disabled by --rules files")
+        for gone in disabled:
+            lines.append(
+                f"  {visible(gone.rule.id)}  {visible(gone.rule.path)}, disabled by {visible(gone.by)}: "
+                f"{visible(gone.rule.title)}"
+            )
+        lines.append("")
+    count = f"{len(rules):,} rule" + ("" if len(rules) == 1 else "s")
+    if disabled:
+        count += f" ({len(disabled):,} disabled)"
+    lines.append(count)
     return "\n".join(lines)
 
 
@@ -526,6 +550,94 @@ def concepts_text(kb: KnowledgeBase) -> str:
                 lines.append(f"      only if: {'; '.join(str(c) for c in concept.ask_if)}")
             if concept.aliases:
                 lines.append(f"      also typed as: {', '.join(visible(a) for a in concept.aliases)}")
+            for path, added in concept.additions:
+                lines.append(f"      states added by {visible(path)}: {', '.join(added)}")
         lines.append("")
     lines.append(f"{len(kb.concepts)} concepts")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# check
+# ---------------------------------------------------------------------------
+
+LEVEL_TITLES = {"error": "Errors", "warning": "Warnings", "info": "Information"}
+
+
+def check_text(report: Report) -> str:
+    """``check``'s report: every finding by level, then the summaries of the
+    quotes, the examples and the exhaustive run, then the verdict."""
+    builtin = sum(1 for f in report.files if f.startswith("rules/"))
+    extra = len(report.files) - builtin
+    files = f"{builtin} built-in file{'' if builtin == 1 else 's'}"
+    if extra:
+        files += f" and {extra} --rules file{'' if extra == 1 else 's'}"
+    lines = [
+        f"Checked {files}: {_count(report.rules, 'rule')}, {_count(report.concepts, 'concept')}, "
+        f"{_count(report.documents, 'document')}."
+    ]
+    for level, title in LEVEL_TITLES.items():
+        found = [f for f in report.findings if f.level == level]
+        if not found:
+            continue
+        lines.append("")
+        lines.append(f"{title} ({len(found)})")
+        for finding in found:
+            lines.extend(_finding_lines(finding))
+    lines.append("")
+    lines.append(
+        f"Quotes: {report.quotes_verified} verified, {report.quotes_unverified} unverified, "
+        f"{report.quotes_not_found} not found."
+    )
+    failed = f", {report.examples_failed} failed" if report.examples_failed else ", all pass"
+    lines.append(f"Examples: {_count(report.examples, 'example')} run{failed if report.examples else ''}.")
+    lines.extend(_exhaustive_lines(report.exhaustive))
+    errors = sum(1 for f in report.findings if f.level == "error")
+    warnings = sum(1 for f in report.findings if f.level == "warning")
+    lines.append("")
+    if errors:
+        lines.append(f"Result: {_count(errors, 'error')}, {_count(warnings, 'warning')}: fix the errors above.")
+    else:
+        lines.append(f"Result: no errors, {_count(warnings, 'warning')}.")
+    return "\n".join(lines)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _finding_lines(finding: Finding) -> list[str]:
+    where = visible(finding.path) if finding.path else "(knowledge base)"
+    if finding.ident:
+        where += f": {visible(finding.ident)}"
+    lines = [f"  {where}: {visible(finding.message)}  [{finding.code}]"]
+    lines.extend(f"      {visible(detail)}" for detail in finding.details)
+    if finding.fix:
+        lines.append(f"      fix: {visible(finding.fix)}")
+    return lines
+
+
+def _exhaustive_lines(run: Exhaustive | None) -> list[str]:
+    if run is None:
+        return ["Exhaustive run: not run (see above)."]
+    if run.error:
+        return [f"Exhaustive run: stopped after {run.cases:,} cases: {visible(run.error)}"]
+    if not run.complete:
+        return [
+            f"Exhaustive run: not run: {run.combinations:,} combinations of answers need at least {run.cases:,} "
+            "cases, more than it runs; check the extension files one at a time."
+        ]
+    lines = [
+        f"Exhaustive run: {run.combinations:,} combinations of answers covered by {run.cases:,} cases "
+        f"in {run.seconds:.1f} s.",
+        f"  {visible(run.reduction)}",
+    ]
+    if run.never_fired:
+        lines.append(f"  {_count(len(run.never_fired), 'rule')} fire in no case: {', '.join(run.never_fired)}.")
+    else:
+        lines.append("  Every rule fires in some case.")
+    if run.conflicts:
+        lines.append(f"  {_count(len(run.conflicts), 'conflict')} some case produces (each with an example above).")
+    else:
+        lines.append("  No case produces a conflict.")
+    return lines

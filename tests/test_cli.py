@@ -10,7 +10,7 @@ from conftest import facts_of
 
 from cofactor.cli import cli
 
-COMMANDS = ["consult", "how", "why-not", "what-if", "trace", "rules", "concepts", "batch"]
+COMMANDS = ["consult", "how", "why-not", "what-if", "trace", "rules", "concepts", "batch", "check", "reference"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -64,7 +64,8 @@ def test_consult_json_shape(invoke_json):
     assert activation["strength"] == "established"
     assert activation["derivations"]
     for derivation in activation["derivations"]:
-        assert set(derivation) == {"rule", "premises"}
+        assert set(derivation) == {"rule", "file", "premises"}
+        assert derivation["file"].startswith("rules/") and derivation["file"].endswith(".toml")
         assert all(set(p) == {"concept", "state"} for p in derivation["premises"])
     # every derived fact once, answers not among them
     assert len(by_fact) == len(data["conclusions"])

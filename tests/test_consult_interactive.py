@@ -414,7 +414,7 @@ sources = [{ document = "mg-calcium", quote = "Magnesium is essential for activa
             level_options,
             typed("why"),
             "[why 1] Your answer to teaching_level is needed by 1 rule:\n",
-            "  - if teaching_level = beginner then Teaching note: shown  [mine.note, possible]\n",
+            f"  - if teaching_level = beginner then Teaching note: shown  [mine.note, possible] (from {path})\n",
             '      "Magnesium is essential for activating vitamin D." (mg-calcium)\n',
             typed("why"),
             WHY_TOP,

@@ -23,7 +23,7 @@ from jsonschema import Draft202012Validator
 
 SCHEMA_PATH = PROJECT / "schema" / "cofactor.schema.json"
 SCHEMA: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-DOCUMENTS = ("consult", "batch_line", "how", "why_not", "what_if", "trace", "rules", "concepts")
+DOCUMENTS = ("consult", "batch_line", "how", "why_not", "what_if", "trace", "rules", "concepts", "check")
 
 # the knowledge base's own conflict: a rule concludes magnesium_status=low against the answer
 CONFLICT = ["-a", "magnesium_status=adequate", "-a", "calcium_intake=high", "-a", "magnesium_rich_foods=rarely"]
@@ -400,6 +400,18 @@ CASES = [
     case(
         "concepts-extended", "concepts", ["--rules", EXTRA, "concepts"], lambda d: any(c["id"] == "echo_a" for c in d)
     ),
+    # --- check (a knowledge base with errors is tried below: it exits 1)
+    case(
+        "check",
+        "check",
+        ["check"],
+        lambda d: (
+            d["ok"]
+            and d["exhaustive"]["complete"]
+            and d["exhaustive"]["conflicts"]
+            and {f["level"] for f in d["findings"]} >= {"warning", "info"}
+        ),
+    ),
 ]
 
 
@@ -644,3 +656,19 @@ def test_a_chain_of_replacements_is_listed_and_matches_the_schema(invoke: Any, t
     assert mine["mine.second"]["replaced"] == ["mine.first", severe]
     text = invoke(*files, "rules").stdout
     assert f"  replaces  mine.first, which replaced {severe}\n" in text
+
+
+def test_a_check_that_finds_errors_matches_the_schema() -> None:
+    from click.testing import CliRunner
+
+    from cofactor.cli import cli
+
+    broken = PROJECT / "tests" / "broken_extensions"
+    result = CliRunner().invoke(cli, ["check", "--rules", str(broken), "--json"])
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    assert not data["ok"]
+    assert {f["level"] for f in data["findings"]} == {"error", "warning", "info"}
+    assert data["exhaustive"]["never_fired"] and any(f["details"] for f in data["findings"])
+    assert_valid("check", data)
+    assert validator().is_valid(data)

@@ -231,7 +231,7 @@ def test_consult_json_on_a_10000_rule_chain(long_chain: Path) -> None:
     chain = {c["concept"]: c for c in doc["conclusions"] if re.fullmatch(r"c\d{5}", c["concept"])}
     assert len(chain) == LONG
     assert chain[fact(LONG)]["derivations"] == [
-        {"rule": rule_id(LONG), "premises": [{"concept": fact(LONG - 1), "state": "yes"}]}
+        {"rule": rule_id(LONG), "file": str(long_chain), "premises": [{"concept": fact(LONG - 1), "state": "yes"}]}
     ]
 
 
@@ -243,7 +243,7 @@ def test_trace_of_a_1200_rule_chain_with_a_second_route(tmp_path: Path) -> None:
     path.write_text(chain_rules(1200, second_route=True), encoding="utf-8")
     out = run_ok("--rules", path, "trace", "-a", "c00000=yes")
     assert re.findall(r"^FIRE +\d+ (chain\.\S+) ", out, re.MULTILINE)[-2:] == [rule_id(1200), "chain.second"]
-    last = out.split("chain.second [possible]: c01199=yes\n")[1]
+    last = out.split(f"chain.second [possible]: c01199=yes (from {path})\n")[1]  # marked: from a --rules file
     assert last.startswith("      (nothing new: already known)\n")  # a second route, not a loop
     assert "goes round" not in out
     how = json.loads(run_ok("--rules", path, "how", "c01200=yes", "-a", "c00000=yes", "--json"))
@@ -255,7 +255,7 @@ def test_trace_names_a_loop_as_long_as_a_1200_rule_chain(tmp_path: Path) -> None
     path = tmp_path / "loop.toml"
     path.write_text(chain_rules(1200, back_edge=True), encoding="utf-8")
     out = run_ok("--rules", path, "trace", "-a", "c00000=yes")
-    back = out.split("chain.back [likely]: c01200=yes\n")[1]
+    back = out.split(f"chain.back [likely]: c01200=yes (from {path})\n")[1]
     assert back.startswith("      (this firing goes round a loop: it reaches a fact its premises were built on)\n")
     assert out.count("goes round") == 1
     consult = run_ok("--rules", path, "consult", "--no-input", "-a", "c00000=yes")
