@@ -416,6 +416,12 @@ def _checks_lines(
 
 
 def what_if(result: WhatIf, kb: KnowledgeBase) -> str:
+    rules = {r.id: r for r in kb.rules}
+
+    def by(rule_id: str) -> str:
+        rule = rules.get(rule_id)
+        return visible(rule_id) + (origin(rule) if rule else "")
+
     lines = []
     if result.asked:
         lines.append("Changing " + ", ".join(result.asked) + ":")
@@ -426,14 +432,12 @@ def what_if(result: WhatIf, kb: KnowledgeBase) -> str:
         for d in result.gained:
             using = f" using {', '.join(str(p) for p in d.premises)}" if d.premises else ""
             note = f" ({d.note})" if d.note else ""
-            lines.append(
-                f"  + {fact_text(kb, d.fact)}  [{strength_text(d.strength)}]  by {visible(d.rule)}{using}{note}"
-            )
+            lines.append(f"  + {fact_text(kb, d.fact)}  [{strength_text(d.strength)}]  by {by(d.rule)}{using}{note}")
     if result.lost:
         lines.append("Lost")
         for d in result.lost:
             why = d.note or f"{', '.join(str(p) for p in d.premises)} no longer holds"
-            lines.append(f"  - {fact_text(kb, d.fact)}  [{strength_text(d.strength)}]  {visible(d.rule)}: {why}")
+            lines.append(f"  - {fact_text(kb, d.fact)}  [{strength_text(d.strength)}]  {by(d.rule)}: {why}")
     if result.changed:
         lines.append("Strength changed")
         for fact, before, after in result.changed:
