@@ -1056,9 +1056,12 @@ def check(ctx, strict, as_json, rules):
     from .engine import loader  # noqa: PLC0415
 
     session = _session(ctx, rules, as_json)
-    kb, problems = loader.load_partial([RULES_DIR], session.rules, display_root=os.path.dirname(RULES_DIR))
+    left_out: list = []  # rules that did not load, whose quotes are checked all the same
+    kb, problems = loader.load_partial(
+        [RULES_DIR], session.rules, display_root=os.path.dirname(RULES_DIR), left_out=left_out
+    )
     with _progress("Exhaustive run") as progress:
-        report = checking.check(kb, problems, progress=progress)
+        report = checking.check(kb, problems, progress=progress, left_out=left_out)
     if session.as_json:
         from .engine import render_json  # noqa: PLC0415
 

@@ -166,6 +166,9 @@ class _Collector:
     problems: list[Problem] = field(default_factory=list)
     places: list[tuple[int, int]] = field(default_factory=list)
     place: tuple[int, int] = LAST  # where a problem of a file (``raw`` None) goes: set while a file is read
+    # rules left out for a problem whose id and sources are fine, as stand-ins
+    # carrying only those (and their file), so that check verifies their quotes too
+    left_out: list[Rule] = field(default_factory=list)
 
     def add(self, raw: _Raw | None, message: str, *, key: str = "", fix: str = "", path: str = "") -> None:
         """Add a problem of the table ``raw``, or of the file ``path`` when ``raw`` is None."""
@@ -224,18 +227,30 @@ def build(found: Iterable[rulefiles.RuleFile | Problem]) -> KnowledgeBase:
 
 
 def load_partial(
-    builtin: Iterable[str | Path] = (), extra: Iterable[str | Path] = (), *, display_root: Path | None = None
+    builtin: Iterable[str | Path] = (),
+    extra: Iterable[str | Path] = (),
+    *,
+    display_root: Path | None = None,
+    left_out: list[Rule] | None = None,
 ) -> tuple[KnowledgeBase, list[Problem]]:
     """As :func:`load`, but never raising :class:`KnowledgeBaseError`: the
-    knowledge base built from everything that is fine, and every problem."""
-    return build_partial(rulefiles.read(builtin, extra, display_root=display_root))
+    knowledge base built from everything that is fine, and every problem
+    (``left_out``: see :func:`build_partial`)."""
+    return build_partial(rulefiles.read(builtin, extra, display_root=display_root), left_out=left_out)
 
 
-def build_partial(found: Iterable[rulefiles.RuleFile | Problem]) -> tuple[KnowledgeBase, list[Problem]]:
+def build_partial(
+    found: Iterable[rulefiles.RuleFile | Problem], *, left_out: list[Rule] | None = None
+) -> tuple[KnowledgeBase, list[Problem]]:
     """As :func:`build`, but never raising :class:`KnowledgeBaseError`: the
     knowledge base built from everything that is fine (a rule, concept or
     document with a problem is left out, and so is what depends on it), and
-    every problem, in the order :func:`build` reports them."""
+    every problem, in the order :func:`build` reports them.
+
+    ``left_out``, when given, receives a stand-in for each rule left out for
+    a problem while its id and sources are fine: a Rule with only its id,
+    title, sources and file (no conditions, no conclusions), for checks that
+    need no more, such as its quotes."""
     out = _Collector()
     raws: list[_Raw] = []
     shown: list[str] = []
@@ -248,6 +263,8 @@ def build_partial(found: Iterable[rulefiles.RuleFile | Problem]) -> tuple[Knowle
         raws.extend(_parse(item, out, len(shown)))
     out.place = LAST
     kb = _build(raws, out, tuple(shown))
+    if left_out is not None:
+        left_out.extend(out.left_out)
     return kb, out.ordered()
 
 
@@ -1315,6 +1332,19 @@ def _rule(
     if strength is None or not (
         complete and id_ok and sizes_ok and when_ok and then_ok and sources_ok and own_ok and absence_ok
     ):
+        if sources_ok and id_ok and isinstance(data.get("id"), str) and sources:
+            out.left_out.append(
+                Rule(
+                    id=data["id"],
+                    title=data.get("title", ""),
+                    when=(),
+                    then=(),
+                    strength=Strength.POSSIBLE,
+                    sources=sources,
+                    path=raw.path,
+                    builtin=raw.builtin,
+                )
+            )
         return None
     return Rule(
         id=data["id"],

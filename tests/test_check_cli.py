@@ -310,3 +310,15 @@ def test_json_marks_the_origin_of_extension_rules_and_states(tmp_path, command):
         assert sun["states"][-1] == "high"
     else:
         assert all(r["builtin"] is True and r["file"].startswith("rules/") for r in data)
+
+
+def test_a_rule_that_does_not_load_still_has_its_quote_checked(tmp_path):
+    path = extension(tmp_path, "Low magnesium causes kidney stones.", text=True)
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('title = "Adequate', 'titel = "Adequate'), encoding="utf-8"
+    )
+    result = run("check", "--rules", str(path))
+    assert result.exit_code == 1
+    ours = [line for line in result.stdout.splitlines() if line.startswith(f"  {path}: mine.magnesium-helps-kidney: ")]
+    assert any(line.endswith("[load]") and "titel" in line for line in ours), result.stdout
+    assert any(line.endswith("[quote-not-found]") for line in ours), result.stdout
