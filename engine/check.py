@@ -605,7 +605,7 @@ def _document_text(
         raw = rulefiles.read_bytes(doc.text_path, "document texts")
         return normalize_text(rulefiles.decode(raw)), None
     except FileNotFoundError:
-        if doc.path not in _extension_files(kb):
+        if doc.builtin:
             return None, _finding(
                 WARNING,
                 "unverified",
@@ -631,15 +631,6 @@ def _document_text(
         f"the text {_q(where)} of {_q(doc.id)} {reason} ({visible(doc.text_path)}); its {quotes} cannot be verified",
         "point text at a plain UTF-8 copy of the document, relative to the rule file, or remove the text key",
     )
-
-
-def _extension_files(kb: KnowledgeBase) -> set[str]:
-    """The files read with --rules: the built-in files come first, so every
-    file from the first that holds a rule author's rule (or disables one)."""
-    files = list(kb.files)
-    authored = {r.path for r in kb.rules if not r.builtin} | {d.by for d in kb.disabled}
-    first = next((i for i, f in enumerate(files) if f in authored), len(files))
-    return set(files[first:])
 
 
 def _not_found(rule: Rule, doc: Document, quote: str, text: str) -> Finding:

@@ -59,7 +59,7 @@ try:  # blake2b without importing hashlib, which loads OpenSSL (milliseconds at 
 except ImportError:  # pragma: no cover - a Python built without it
     from hashlib import blake2b
 
-FORMAT = 3  # the layout of an entry; change it when the layout changes
+FORMAT = 4  # the layout of an entry; change it when the layout changes
 KEEP = 8  # entries kept; the oldest beyond this are removed
 # the modules whose code decides what a set of rule files loads as
 _LOADING_CODE = (

@@ -494,6 +494,7 @@ def _documents(raws: list[_Raw], out: _Collector) -> dict[str, Document]:
                 text=text,
                 # where the text is on this machine: relative to the rule file's own folder
                 text_path=os.path.normpath(os.path.join(os.path.dirname(raw.real), text)) if text else "",
+                builtin=raw.builtin,
             )
     return documents
 

@@ -112,6 +112,7 @@ class Document(NamedTuple):
     # ``text_path`` is where that is on this machine, "" when not declared
     text: str = ""
     text_path: str = ""
+    builtin: bool = True  # False for a document declared by a --rules file
 
 
 class Concept(NamedTuple):

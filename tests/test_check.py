@@ -450,7 +450,7 @@ def _text_kb(tmp_path: Path, quotes: list[str], *, text: str | bytes | None = TE
             target.write_bytes(text)
         else:
             target.write_text(text, encoding="utf-8")
-    doc = Document("doc", "A document", path=FILE, text="texts/doc.txt", text_path=str(target))
+    doc = Document("doc", "A document", path=FILE, text="texts/doc.txt", text_path=str(target), builtin=builtin)
     rules = [rule(f"t.q{i}", ["q = a"], ["out = yes"], quote=q, builtin=builtin) for i, q in enumerate(quotes)]
     return kb_of(BASE_CONCEPTS, rules, documents=[doc])
 
@@ -533,7 +533,8 @@ def test_an_authors_rule_citing_a_built_in_document_whose_text_is_not_installed(
     (unverified,) = found(report, "unverified")
     assert unverified.message.startswith("the 2 quotes citing 'doc' are unverified: its text 't.txt' is not on")
     # the same document declared in the author's file: a missing text is the author's mistake
-    kb = kb_of(BASE_CONCEPTS, rules, documents=[doc._replace(path=FILE)], files=("a.toml", "sources.toml", FILE))
+    mine = doc._replace(path=FILE, builtin=False)
+    kb = kb_of(BASE_CONCEPTS, rules, documents=[mine], files=("a.toml", "sources.toml", FILE))
     assert [f.ident for f in found(run(kb), "document-text")] == ["doc"]
 
 

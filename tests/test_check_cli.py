@@ -322,3 +322,17 @@ def test_a_rule_that_does_not_load_still_has_its_quote_checked(tmp_path):
     ours = [line for line in result.stdout.splitlines() if line.startswith(f"  {path}: mine.magnesium-helps-kidney: ")]
     assert any(line.endswith("[load]") and "titel" in line for line in ours), result.stdout
     assert any(line.endswith("[quote-not-found]") for line in ours), result.stdout
+
+
+def test_a_missing_text_is_an_error_in_an_extension_even_in_a_file_of_documents_only(tmp_path):
+    # the document is an author's, though its file holds no rule: its missing text is an error
+    (tmp_path / "documents.toml").write_text(
+        '[[document]]\nid = "my-article"\ntitle = "An article"\ntext = "texts/gone.txt"\n', encoding="utf-8"
+    )
+    rules = extension(tmp_path, "Magnesium may help the kidney keep calcium in balance.", text=False)
+    text = rules.read_text(encoding="utf-8")
+    rules.write_text(text[text.index("[[concept]]") :], encoding="utf-8")  # its own document taken out
+    result = run("check", "--rules", str(tmp_path / "documents.toml"), "--rules", str(rules))
+    assert result.exit_code == 1, result.stdout
+    line = next(line for line in result.stdout.splitlines() if line.endswith("[document-text]"))
+    assert line.startswith(f"  {tmp_path / 'documents.toml'}: my-article: ") and "does not exist" in line
