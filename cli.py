@@ -617,7 +617,7 @@ def _how_at_prompt(case: Case, rest: str) -> str:
     tree = explain.how_tree(case, fact)
     if tree is None:
         return f"{fact} is not concluded (yet)."
-    return render_text.how_text(case.kb, tree)
+    return render_text.tree_text(case.kb, tree, explain.tree_tensions(case.kb, [tree]))
 
 
 def _number(word: str) -> int | None:
@@ -676,7 +676,7 @@ class _Explaining:
             fact = explain.fact_named(self.case, word[4:] if command == "how" else word)
             tree = explain.how_tree(self.case, fact)
             if tree is not None:
-                self._show(render_text.how_text(kb, tree))
+                self._show(render_text.tree_text(kb, tree, explain.tree_tensions(kb, [tree])))
             else:
                 self._show(render_text.why_not(explain.why_not(self.reasoner, self.case, fact), kb))
         return AGAIN
@@ -690,8 +690,9 @@ class _Explaining:
             choose = f"choose 1 to {len(shown)}." if shown else "nothing was concluded (try why-not CONCEPT=STATE)."
             _say(f"There is no conclusion {_typed(word)}; " + choose, fg="yellow")
             return
+        kb = self.case.kb
         tree = explain.how_tree(self.case, shown[number - 1].fact)
-        self._show(render_text.how_text(self.case.kb, tree) if tree else "")
+        self._show(render_text.tree_text(kb, tree, explain.tree_tensions(kb, [tree])) if tree else "")
 
     @staticmethod
     def _show(text: str) -> None:
@@ -1177,11 +1178,11 @@ def rules_command(ctx, concept, as_json, rules):
     if session.as_json:
         from .engine import render_json  # noqa: PLC0415
 
-        _emit_json(render_json.rules(chosen, disabled))
+        _emit_json(render_json.rules(chosen, disabled, kb))
     else:
         from .engine import render_text  # noqa: PLC0415
 
-        _out(render_text.rules_text(chosen, disabled))
+        _out(render_text.rules_text(chosen, disabled, kb.tensions_of))
 
 
 def _mentions(rule, concept: str) -> bool:

@@ -536,21 +536,26 @@ class _Quotes(NamedTuple):
 
 
 def _quotes(kb: KnowledgeBase, left_out: Sequence[Rule] = ()) -> _Quotes:
-    citing: dict[str, list[tuple[Rule, str]]] = {}
+    """Every quote of every rule and of every tension's sides, verified
+    against its document's local text where there is one."""
+    # each document's quotes, each with where it is cited: (file, rule or tension id, quote)
+    citing: dict[str, list[tuple[str, str, str]]] = {}
     found: list[Finding] = []
     total = 0
-    for rule in (*kb.rules, *left_out):
-        for source in rule.sources:
+    quoting = [(rule.path, rule.id, rule.sources) for rule in (*kb.rules, *left_out)]
+    quoting += [(tension.path, tension.id, tension.sides) for tension in kb.tensions]
+    for path, ident, sources in quoting:
+        for source in sources:
             total += 1
-            citing.setdefault(source.document, []).append((rule, source.quote))
+            citing.setdefault(source.document, []).append((path, ident, source.quote))
             words = len(source.quote.split())
             if words < SHORT_QUOTE_WORDS:
                 found.append(
                     _finding(
                         WARNING,
                         "short-quote",
-                        rule.path,
-                        rule.id,
+                        path,
+                        ident,
                         f'the quote "{_short(source.quote)}" from {_q(source.document)} has {words} '
                         f"word{'s' if words != 1 else ''}: too short to identify the sentence it comes from",
                         "quote the whole sentence (or the clause) that supports the rule",
@@ -569,18 +574,18 @@ def _quotes(kb: KnowledgeBase, left_out: Sequence[Rule] = ()) -> _Quotes:
         if text is None:
             continue
         texts += 1
-        for rule, quote in cites:
+        for path, ident, quote in cites:
             wanted = normalize_text(quote)
             if wanted and wanted in text:
                 verified += 1
             else:
                 not_found += 1
-                found.append(_not_found(rule, doc, quote, text))
+                found.append(_not_found(path, ident, doc, quote, text))
     return _Quotes(found, total, verified, not_found, texts)
 
 
 def _document_text(
-    kb: KnowledgeBase, doc: Document, cites: list[tuple[Rule, str]]
+    kb: KnowledgeBase, doc: Document, cites: list[tuple[str, str, str]]
 ) -> tuple[str | None, Finding | None]:
     """The document's local text, normalized, or None with the finding that
     says why its quotes are not verified.
@@ -633,12 +638,12 @@ def _document_text(
     )
 
 
-def _not_found(rule: Rule, doc: Document, quote: str, text: str) -> Finding:
+def _not_found(path: str, ident: str, doc: Document, quote: str, text: str) -> Finding:
     return _finding(
         ERROR,
         "quote-not-found",
-        rule.path,
-        rule.id,
+        path,
+        ident,
         f'the quote "{_short(quote)}" is not in the text of {_q(doc.id)}',
         "copy the sentence from the document exactly (white space and typographic quotes may differ)",
         _closest(normalize_text(quote), text),

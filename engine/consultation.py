@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .loops import LoopMet, loops_met
-from .model import Fact, Kind, Strength
+from .model import Fact, Kind, Strength, Tension
 from .questions import Skipped, skipped
 from .reasoning import Case, Conflict, Justification, Support
 
@@ -35,6 +35,7 @@ class Summary(NamedTuple):
     conflicts: tuple[Conflict, ...]
     not_asked: tuple[Skipped, ...]
     unanswered: tuple[str, ...]  # neither answered nor set aside as not worth asking
+    tensions: tuple[Tension, ...] = ()  # where the sources differ on a rule that reached a fact
 
 
 def summarize(case: Case) -> Summary:
@@ -54,7 +55,18 @@ def summarize(case: Case) -> Summary:
         case.conflicts,
         not_asked,
         unanswered,
+        touched_tensions(case),
     )
+
+
+def touched_tensions(case: Case) -> tuple[Tension, ...]:
+    """The tensions of the rules that reached a fact of the case (added, or
+    kept out by an answer), each once."""
+    if not case.kb.tensions:
+        return ()
+    used = {j.rule.id for s in case.support.values() for j in s.justifications}
+    used.update(j.rule.id for c in case.conflicts for side in c.sides for j in side.justifications)
+    return case.kb.tensions_among(used)
 
 
 def conclusions(case: Case) -> tuple[Conclusion, ...]:

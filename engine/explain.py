@@ -15,7 +15,7 @@ from typing import NamedTuple
 from .answers import Answers, find_concept, find_fact
 from .errors import AnswerError
 from .loops import closes_loop, loops_met
-from .model import DERIVED_KINDS, Condition, Fact, Loop, Rule, Strength
+from .model import DERIVED_KINDS, Condition, Fact, KnowledgeBase, Loop, Rule, Strength, Tension
 from .reasoning import Case, Conflict, ConflictSide, Reasoner, Step, route_strength
 
 # ---------------------------------------------------------------------------
@@ -77,6 +77,8 @@ class How(NamedTuple):
     weakest: Weakest | None
     conflict: Conflict | None
     conflict_trees: tuple[SideTrees, ...]
+    # where the sources differ on a rule of the tree or of the conflict's trees
+    tensions: tuple[Tension, ...] = ()
 
     @property
     def holds(self) -> bool:
@@ -223,14 +225,41 @@ def _tree(case: Case, fact: Fact) -> Node:
 
 def how(case: Case, fact: Fact) -> How:
     conflict = conflict_on(case, fact.concept)
+    tree = how_tree(case, fact)
+    sides = conflict_trees(case, conflict) if conflict else ()
+    trees = [tree, *(side.tree for side in sides)]
+    used = [rule for side in sides for rule, _ in side.blocked_routes]
+    for side in sides:
+        for _, premises in side.blocked_routes:
+            trees.extend(premises)
     return How(
         fact,
         case.answers,
-        how_tree(case, fact),
+        tree,
         weakest(case, fact),
         conflict,
-        conflict_trees(case, conflict) if conflict else (),
+        sides,
+        tree_tensions(case.kb, trees, also=used),
     )
+
+
+def tree_rules(nodes: Iterable[Node | None]) -> list[Rule]:
+    """Every rule on the trees of ``nodes``, each once, in the order met
+    (depth first, with an explicit stack: a chain may be long)."""
+    seen: dict[str, Rule] = {}
+    stack = [n for n in nodes if n is not None]
+    stack.reverse()
+    while stack:
+        node = stack.pop()
+        for route in node.routes:
+            seen.setdefault(route.rule.id, route.rule)
+        stack.extend(p for route in reversed(node.routes) for p in reversed(route.premises))
+    return list(seen.values())
+
+
+def tree_tensions(kb: KnowledgeBase, nodes: Iterable[Node | None], also: Iterable[Rule] = ()) -> tuple[Tension, ...]:
+    """The tensions of the rules on the trees of ``nodes`` (and of ``also``), each once."""
+    return kb.tensions_among([*(r.id for r in tree_rules(nodes)), *(r.id for r in also)])
 
 
 def fact_named(case: Case, text: str) -> Fact:
@@ -370,6 +399,8 @@ class WhyNot(NamedTuple):
     conflict: Conflict | None
     checks: tuple[RuleCheck, ...]
     changes: tuple[tuple, ...]  # of counterfactual.Change tuples
+    # where the sources differ on a rule checked, or on one that reached it but was kept out
+    tensions: tuple[Tension, ...] = ()
 
 
 def why_not(reasoner: Reasoner, case: Case, fact: Fact) -> WhyNot:
@@ -382,9 +413,22 @@ def why_not(reasoner: Reasoner, case: Case, fact: Fact) -> WhyNot:
     conflict = conflict_on(case, fact.concept)
     blocked = next((s for s in conflict.sides if s.state == fact.state and s.blocked), None) if conflict else None
     changes = tuple(tuple(option) for option in smallest_changes(reasoner, case, fact))
-    return WhyNot(
-        fact, case.answers, False, False, None, is_question, blocked, conflict, rule_checks(case, fact), changes
-    )
+    checks = rule_checks(case, fact)
+    used = checked_rules(checks) + [j.rule.id for j in (blocked.justifications if blocked is not None else ())]
+    tensions = case.kb.tensions_among(used)
+    return WhyNot(fact, case.answers, False, False, None, is_question, blocked, conflict, checks, changes, tensions)
+
+
+def checked_rules(checks: Iterable[RuleCheck]) -> list[str]:
+    """The ids of every rule checked, at every level, each once."""
+    seen: dict[str, None] = {}
+    stack = list(checks)
+    while stack:
+        check = stack.pop()
+        seen.setdefault(check.rule.id, None)
+        for cond in check.conditions:
+            stack.extend(cond.below)
+    return list(seen)
 
 
 def rule_checks(case: Case, fact: Fact) -> tuple[RuleCheck, ...]:

@@ -49,6 +49,7 @@ from .model import (
     Rule,
     SourceRef,
     Strength,
+    Tension,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,7 +60,7 @@ try:  # blake2b without importing hashlib, which loads OpenSSL (milliseconds at 
 except ImportError:  # pragma: no cover - a Python built without it
     from hashlib import blake2b
 
-FORMAT = 4  # the layout of an entry; change it when the layout changes
+FORMAT = 5  # the layout of an entry; change it when the layout changes
 KEEP = 8  # entries kept; the oldest beyond this are removed
 # the modules whose code decides what a set of rule files loads as
 _LOADING_CODE = (
@@ -193,6 +194,9 @@ def to_data(kb: KnowledgeBase) -> dict:
         "strata": dict(kb.strata),
         "loops": [list(loop) for loop in kb.loops],
         "disabled": [[list(d.rule), d.by] for d in kb.disabled],
+        "tensions": [
+            [t.id, t.title, t.statement, list(t.rules), [list(s) for s in t.sides], t.path] for t in kb.tensions
+        ],
     }
 
 
@@ -215,6 +219,10 @@ def from_data(data: dict) -> KnowledgeBase:
         strata=dict(data["strata"]),
         loops=loops,
         disabled=tuple(Disabled(_rule(rule), by) for rule, by in data["disabled"]),
+        tensions=tuple(
+            Tension(tid, title, statement, tuple(rules), tuple(SourceRef(d, q) for d, q in sides), path)
+            for tid, title, statement, rules, sides, path in data["tensions"]
+        ),
     )
 
 

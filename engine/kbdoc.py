@@ -153,6 +153,10 @@ class Names(NamedTuple):
     concepts: dict[str, str]  # concept id -> [A-Za-z0-9_]+, unique
     rules: dict[str, str]  # rule id -> anchor
     topics: dict[str, str]  # rule file -> anchor (from the file's name)
+    tensions: dict[str, str]  # tension id -> anchor
+
+    def tension_anchor(self, tension_id: str) -> str:
+        return "tension-" + self.tensions[tension_id]
 
     def node(self, concept: str) -> str:
         """The Mermaid node id of a concept: a prefix keeps it off Mermaid's
@@ -173,6 +177,7 @@ def _names(kb: KnowledgeBase) -> Names:
         concepts=_unique_names(concepts, UNSAFE_ID, "_"),
         rules=_unique_names((r.id for r in kb.rules), anchor, "-"),
         topics=_unique_names(_topic_paths(kb), anchor, "-", lambda path: _stem(path).lower()),
+        tensions=_unique_names((t.id for t in kb.tensions), anchor, "-"),
     )
 
 
@@ -336,7 +341,8 @@ def _header(kb: KnowledgeBase, names: Names, command: str, found: Sequence[Topic
         f"The knowledge base has {_plural(len(kb.concepts), 'concept')} "
         f"({_plural(questions, 'question')} and {_plural(len(kb.concepts) - questions, 'derived concept')}), "
         f"{_plural(len(kb.rules), 'rule')} in {_plural(len(found), 'topic')}, "
-        f"{_plural(len(kb.documents), 'document')} and {_plural(len(kb.loops), 'named loop')}.",
+        f"{_plural(len(kb.documents), 'document')}, {_plural(len(kb.loops), 'named loop')} "
+        f"and {_plural(len(kb.tensions), 'tension')} between the sources.",
         "",
         "## Contents",
         "",
@@ -350,6 +356,8 @@ def _header(kb: KnowledgeBase, names: Names, command: str, found: Sequence[Topic
         )
     if kb.loops:
         lines.append("- [Loops](#loops)")
+    if kb.tensions:
+        lines.append("- [Tensions](#tensions)")
     if kb.disabled:
         lines.append("- [Disabled rules](#disabled-rules)")
     return lines
@@ -491,6 +499,8 @@ def _rule(kb: KnowledgeBase, names: Names, rule: Rule) -> list[str]:
             lines.append(f'  - {code(source.document)}: "{text(source.quote)}"')
     else:
         lines.append("- **Sources:** none")
+    for tension in kb.tensions_of(rule.id):
+        lines.append(f"- **Tension:** [{text(tension.title)}](#{names.tension_anchor(tension.id)})")
     if rule.examples:
         lines.append("- **Examples:**")
         lines += [f"  - {_example(kb, e)}" for e in rule.examples]
@@ -555,6 +565,36 @@ def _loops(kb: KnowledgeBase, names: Names) -> list[str]:
     ]
 
 
+def _tensions(kb: KnowledgeBase, names: Names) -> list[str]:
+    if not kb.tensions:
+        return []
+    lines = [
+        "## Tensions",
+        "",
+        "Where the sources differ on a claim the rules encode. Every explanation that uses one of "
+        "a tension's rules shows it, with each side's quote.",
+        "",
+    ]
+    for tension in sorted(kb.tensions, key=lambda t: t.id):
+        rules = ", ".join(
+            f"[{code(r)}](#rule-{names.rules[r]})" if r in names.rules else code(r) for r in tension.rules
+        )
+        declared = f", from {code(tension.path)}" if tension.path else ""
+        lines += [
+            f'<a id="{names.tension_anchor(tension.id)}"></a>',
+            "",
+            f"### {text(tension.title) or code(tension.id)}",
+            "",
+            f"- **Id:** {code(tension.id)}{declared}",
+            f"- **The sources differ:** {text(tension.statement)}",
+            f"- **Rules:** {rules}",
+            "- **Sides:**",
+            *(f'  - {code(side.document)}: "{text(side.quote)}"' for side in tension.sides),
+            "",
+        ]
+    return lines
+
+
 def _disabled(kb: KnowledgeBase) -> list[str]:
     if not kb.disabled:
         return []
@@ -584,6 +624,7 @@ def markdown(kb: KnowledgeBase, *, command: str = REGENERATE) -> str:
         *_concepts(kb, names),
         *_rules(kb, names, found),
         *_loops(kb, names),
+        *_tensions(kb, names),
         *_disabled(kb),
     ]
     while lines and not lines[-1]:

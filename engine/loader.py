@@ -42,6 +42,7 @@ from .model import (
     Rule,
     SourceRef,
     Strength,
+    Tension,
 )
 from .suggest import did_you_mean
 from .syntax import (
@@ -115,14 +116,28 @@ LOOP_KEYS = {
     "through": (list, True, "a list of the concept ids on the loop"),
     "description": (str, False, "a text"),
 }
-TABLES = {"concept": CONCEPT_KEYS, "rule": RULE_KEYS, "document": DOCUMENT_KEYS, "loop": LOOP_KEYS}
+TENSION_KEYS = {
+    "id": (str, True, "a short id such as 'topic-tension'"),
+    "title": (str, True, "the tension's short name"),
+    "statement": (str, True, "a one-line statement of how the sources differ"),
+    "rules": (list, True, "a list of the ids of the rules it concerns"),
+    "sides": (list, True, 'a list of at least two { document = "...", quote = "..." }'),
+}
+TABLES = {
+    "concept": CONCEPT_KEYS,
+    "rule": RULE_KEYS,
+    "document": DOCUMENT_KEYS,
+    "loop": LOOP_KEYS,
+    "tension": TENSION_KEYS,
+}
 # the keys whose lists hold tables, not strings
-_TABLE_LISTS = ("sources", "example")
+_TABLE_LISTS = ("sources", "example", "sides")
 # the top-level key of a --rules file that takes rules of other files out
 DISABLES = "disables"
 # the kind of the pseudo-table that holds a file's 'disables' (its problems are the file's)
 _FILE = ""
 LOOP_ID = DOCUMENT_ID  # a loop id has the shape of a document id
+TENSION_ID = DOCUMENT_ID  # and so has a tension id
 
 
 @dataclass
@@ -297,7 +312,7 @@ def _parse(rule_file: rulefiles.RuleFile, out: _Collector, order: int = 0) -> li
         if key not in TABLES:
             hint = (
                 did_you_mean(key, [*TABLES, DISABLES])
-                or "a rule file holds only [[concept]], [[rule]], [[document]] and [[loop]] tables, "
+                or "a rule file holds only [[concept]], [[rule]], [[document]], [[loop]] and [[tension]] tables, "
                 "and (a --rules file) a list 'disables'"
             )
             out.add(None, f"unknown table '{key}'", path=shown, fix=hint)
@@ -414,6 +429,7 @@ def _build(raws: list[_Raw], out: _Collector, files: tuple[str, ...]) -> Knowled
         rules: list[Rule] = []
         loops: tuple[Loop, ...] = ()
         strata: dict[str, int] = {}
+        tensions: tuple[Tension, ...] = ()
     else:
         # the later stages run on the rules that are fine, so that a broken
         # rule hides nothing they can still find
@@ -423,6 +439,7 @@ def _build(raws: list[_Raw], out: _Collector, files: tuple[str, ...]) -> Knowled
         if cyclic:  # reported: left out, so that what is built can still be reasoned over
             rules = [rule for rule in rules if rule.id not in cyclic]
             strata, _ = negation_strata(rules)
+        tensions = _tensions(raws, rules, documents, out)
     return KnowledgeBase(
         concepts=concepts,
         rules=tuple(sorted(rules, key=lambda r: r.id)),
@@ -431,6 +448,7 @@ def _build(raws: list[_Raw], out: _Collector, files: tuple[str, ...]) -> Knowled
         strata=strata,
         loops=loops,
         disabled=tuple(sorted(disabled, key=lambda d: d.rule.id)),
+        tensions=tensions,
     )
 
 
@@ -906,6 +924,131 @@ def _loop(raw: _Raw, states: States, components: dict[str, str], any_broken: boo
         )
         return None
     return Loop(data.get("id", ""), data.get("title", ""), through, data.get("description", ""), raw.path)
+
+
+# ---------------------------------------------------------------------------
+# Tensions
+# ---------------------------------------------------------------------------
+
+
+def _tensions(
+    raws: list[_Raw], rules: list[Rule], documents: dict[str, Document], out: _Collector
+) -> tuple[Tension, ...]:
+    """The [[tension]] tables, sorted by id. Each names rules that some rule
+    table defines (a rule with a problem counts: it is reported there) and
+    at least two sides, each citing a known document. A tension concerns the
+    live rules it names, and the rule that replaces one it names; a rule
+    that is disabled, or left out for a problem, drops out, and a tension
+    left with no live rule is dropped, as a loop whose cycle is broken."""
+    named = [raw.ident for raw in raws if raw.kind == "rule" and raw.ident]
+    known = set(named)
+    live = {rule.id for rule in rules}
+    stand_in = {old: rule.id for rule in rules for old in rule.replaced}  # a replaced rule -> the live one
+    tensions: dict[str, Tension] = {}
+    seen: dict[str, _Raw] = {}  # each tension id, with its first table
+    for raw in raws:
+        if raw.kind != "tension":
+            continue
+        ok = _check_keys(raw, TENSION_KEYS, out)
+        tension_id = raw.data.get("id")
+        if tension_id is not None and not TENSION_ID.fullmatch(tension_id):
+            out.add(
+                raw,
+                f"bad tension id '{tension_id}'{odd_character(tension_id)}",
+                key="id",
+                fix="use lower-case letters, digits, '-', '_' and '.', e.g. 'topic-tension'",
+            )
+            ok = False
+        elif tension_id is not None and tension_id in seen:
+            out.add(
+                raw,
+                f"duplicate tension id '{tension_id}' (also in {seen[tension_id].path})",
+                key="id",
+                fix="give each tension its own id",
+            )
+            ok = False  # its rules and sides are still checked, but it is not kept
+        elif tension_id is not None:
+            seen[tension_id] = raw
+        listed, rules_ok = _tension_rules(raw, known, named, out)
+        sides, sides_ok = _tension_sides(raw, documents, out)
+        if not (ok and rules_ok and sides_ok):
+            continue
+        concerned = tuple(dict.fromkeys(stand_in.get(r, r) for r in listed if stand_in.get(r, r) in live))
+        if not concerned:  # every rule it names is out of this knowledge base: so is the tension
+            continue
+        data = raw.data
+        tensions[data["id"]] = Tension(data["id"], data["title"], data["statement"], concerned, sides, raw.path)
+    return tuple(sorted(tensions.values(), key=lambda t: t.id))
+
+
+def _tension_rules(raw: _Raw, known: set[str], named: list[str], out: _Collector) -> tuple[tuple[str, ...], bool]:
+    """The rule ids a tension names, and whether all of them are fine: each
+    the id of a rule table, named once; at least one."""
+    if "rules" not in raw.data:  # missing or unusable (reported)
+        return (), False
+    listed: list[str] = raw.data["rules"]
+    ok = True
+    if not listed:
+        out.add(raw, "'rules' is empty", key="rules", fix="name at least one rule the tension concerns")
+        ok = False
+    seen: set[str] = set()
+    for rule_id in listed:
+        if rule_id in seen:
+            out.add(raw, f"'rules' lists '{rule_id}' twice", key="rules", fix="list each rule once")
+            ok = False
+        elif rule_id not in known:
+            out.add(
+                raw,
+                f"unknown rule '{visible(rule_id)}'",
+                key="rules",
+                fix=did_you_mean(rule_id, named) or "name rules of the built-in knowledge or of a --rules file",
+            )
+            ok = False
+        seen.add(rule_id)
+    return tuple(listed), ok
+
+
+def _tension_sides(raw: _Raw, documents: dict[str, Document], out: _Collector) -> tuple[tuple[SourceRef, ...], bool]:
+    """A tension's sides, each a { document, quote } citing a known document
+    (its quote's spacing made single), and whether all of them were fine:
+    at least two, none the same as another."""
+    if "sides" not in raw.data:  # missing or unusable (reported)
+        return (), False
+    listed: list[dict] = raw.data["sides"]
+    ok = True
+    if len(listed) < 2:
+        out.add(
+            raw,
+            f"a tension has at least two sides, and this one has {len(listed)}",
+            key="sides",
+            fix='list each sentence that differs: { document = "...", quote = "..." }',
+        )
+        ok = False
+    sides: list[SourceRef] = []
+    for number, item in enumerate(listed, 1):
+        sub = _Raw(raw.kind, {"id": raw.ident, **item}, raw.path, raw.builtin, raw.order, raw.index)
+        where = f"sides[{number}]"
+        keys_ok = _check_keys(sub, SOURCE_KEYS, _Prefixed(out, where), internal=("id",))
+        document: str | None = sub.data.get("document")
+        if document is not None and document not in documents:
+            out.add(
+                raw,
+                f"unknown document '{visible(document)}'",
+                key=where,
+                fix=did_you_mean(document, documents) or "declare it in a [[document]] table",
+            )
+            ok = False
+            continue
+        if not keys_ok or document is None:
+            ok = False
+            continue
+        side = SourceRef(document, " ".join(sub.data["quote"].split()))
+        if side in sides:
+            out.add(raw, f"repeats side {sides.index(side) + 1}", key=where, fix="give each side once")
+            ok = False
+            continue
+        sides.append(side)
+    return tuple(sides), ok
 
 
 # ---------------------------------------------------------------------------

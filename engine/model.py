@@ -189,6 +189,20 @@ class Loop(NamedTuple):
     path: str = ""
 
 
+class Tension(NamedTuple):
+    """A place where the sources differ, declared so that every explanation
+    using one of its rules can show both (all) sides: the rules it concerns
+    (those live in this knowledge base), a one-line statement of the
+    difference, and the sentences that differ."""
+
+    id: str
+    title: str
+    statement: str
+    rules: tuple[str, ...]  # the live rules it concerns, by id, in the order written
+    sides: tuple[SourceRef, ...]  # at least two
+    path: str = ""
+
+
 class KnowledgeBase:
     """Concepts, rules and documents, validated and cross-checked.
 
@@ -206,6 +220,7 @@ class KnowledgeBase:
         strata: Mapping[str, int] | None = None,
         loops: tuple[Loop, ...] = (),
         disabled: tuple[Disabled, ...] = (),
+        tensions: tuple[Tension, ...] = (),
     ):
         set_ = object.__setattr__
         set_(self, "concepts", MappingProxyType(dict(concepts)))
@@ -215,6 +230,7 @@ class KnowledgeBase:
         set_(self, "strata", MappingProxyType(dict(strata or {})))
         set_(self, "loops", tuple(loops))
         set_(self, "disabled", tuple(disabled))
+        set_(self, "tensions", tuple(tensions))
 
     concepts: Mapping[str, Concept]
     rules: tuple[Rule, ...]
@@ -223,6 +239,7 @@ class KnowledgeBase:
     strata: Mapping[str, int]
     loops: tuple[Loop, ...]
     disabled: tuple[Disabled, ...]  # rules removed by --rules files, by id
+    tensions: tuple[Tension, ...]  # where the sources differ, by id
 
     def __setattr__(self, name, value):
         raise AttributeError(f"a knowledge base is read-only: cannot set {name!r}")
@@ -230,15 +247,9 @@ class KnowledgeBase:
     def __eq__(self, other):
         if not isinstance(other, KnowledgeBase):
             return NotImplemented
-        return (self.concepts, self.rules, self.documents, self.files, self.strata, self.loops, self.disabled) == (
-            other.concepts,
-            other.rules,
-            other.documents,
-            other.files,
-            other.strata,
-            other.loops,
-            other.disabled,
-        )
+        mine = (self.concepts, self.rules, self.documents, self.files, self.strata, self.loops, self.disabled)
+        theirs = (other.concepts, other.rules, other.documents, other.files, other.strata, other.loops, other.disabled)
+        return mine == theirs and self.tensions == other.tensions
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -300,6 +311,23 @@ class KnowledgeBase:
             if set(loop.through) <= present:
                 return loop
         return None
+
+    @cached_property
+    def _tensions_by_rule(self) -> Mapping[str, tuple[Tension, ...]]:
+        index: dict[str, list[Tension]] = {}
+        for tension in self.tensions:
+            for rule_id in tension.rules:
+                index.setdefault(rule_id, []).append(tension)
+        return MappingProxyType({k: tuple(v) for k, v in index.items()})
+
+    def tensions_of(self, rule_id: str) -> tuple[Tension, ...]:
+        """The tensions that concern the rule ``rule_id``, by tension id."""
+        return self._tensions_by_rule.get(rule_id, ())
+
+    def tensions_among(self, rule_ids) -> tuple[Tension, ...]:
+        """The tensions that concern any of ``rule_ids``, each once, by tension id."""
+        wanted = set(rule_ids)
+        return tuple(t for t in self.tensions if wanted.intersection(t.rules))
 
     def label(self, fact: Fact) -> str:
         concept = self.concepts.get(fact.concept)

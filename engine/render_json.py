@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .answers import Answers
 from .consultation import Conclusion, Summary, conclusions
-from .model import Concept, Disabled, Example, Fact, KnowledgeBase, Rule
+from .model import Concept, Disabled, Example, Fact, KnowledgeBase, Rule, Tension
 from .reasoning import Case, Conflict, ConflictSide, Justification, Step
 
 if TYPE_CHECKING:  # the explanation modules are imported by the commands that explain
@@ -51,7 +51,23 @@ def facts(fs: Iterable[Fact]) -> list[Json]:
     return [{"concept": f.concept, "state": f.state} for f in fs]
 
 
-def rule(r: Rule) -> Json:
+def tension(t: Tension) -> Json:
+    """A place where the sources differ: the statement, each side's quote, the rules it concerns."""
+    return {
+        "id": t.id,
+        "title": t.title,
+        "statement": t.statement,
+        "sides": [{"document": s.document, "quote": s.quote} for s in t.sides],
+        "rules": list(t.rules),
+        "file": t.path,
+    }
+
+
+def tensions(ts: Iterable[Tension]) -> list[Json]:
+    return [tension(t) for t in ts]
+
+
+def rule(r: Rule, kb: KnowledgeBase | None = None) -> Json:
     out: Json = {
         "id": r.id,
         "title": r.title,
@@ -70,13 +86,16 @@ def rule(r: Rule) -> Json:
         out["replaces"] = r.replaces
     if r.replaced:
         out["replaced"] = list(r.replaced)
+    if kb is not None:
+        out["tensions"] = [t.id for t in kb.tensions_of(r.id)]
     return out
 
 
-def rules(rs: Iterable[Rule], disabled: Iterable[Disabled] = ()) -> list[Json]:
+def rules(rs: Iterable[Rule], disabled: Iterable[Disabled] = (), kb: KnowledgeBase | None = None) -> list[Json]:
     """The rules; then those --rules files disabled, each marked with the
-    file that disabled it."""
-    return [rule(r) for r in rs] + [{**rule(d.rule), "disabled_by": d.by} for d in disabled]
+    file that disabled it. With ``kb``, each rule lists the ids of the
+    tensions it is in."""
+    return [rule(r, kb) for r in rs] + [{**rule(d.rule, kb), "disabled_by": d.by} for d in disabled]
 
 
 def _example(e: Example) -> Json:
@@ -198,6 +217,7 @@ def consultation(summary: Summary, label: Json | None = None, disclaimer: str | 
             {"loop": m.loop.id if m.loop else None, "title": m.loop.title if m.loop else None, "facts": facts(m.facts)}
             for m in summary.loops
         ],
+        tensions=tensions(summary.tensions),
     )
     if disclaimer is not None:
         out["disclaimer"] = disclaimer
@@ -257,6 +277,7 @@ def how(h: How, kb: KnowledgeBase) -> Json:
         tree=node(tree, parts) if tree else None,
         conflict=_conflict_with_trees(h.conflict, h.conflict_trees, parts) if h.conflict else None,
         answers=answers(h.answers, kb),
+        tensions=tensions(h.tensions),
     )
     if parts:
         out["continued"] = [node(part, parts) for part in parts]  # grows while it is read
@@ -306,6 +327,7 @@ def why_not(w: WhyNot, kb: KnowledgeBase) -> Json:
         concluded=w.holds and not w.given,
         given=w.given,
         answers=answers(w.answers, kb),
+        tensions=tensions(w.tensions),
     )
     if w.holds:
         out["strength"] = w.strength.label if w.strength else None

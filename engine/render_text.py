@@ -10,12 +10,12 @@ so a rule file cannot move the cursor or recolour the terminal.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from .consultation import Summary
 from .errors import Problem, visible
-from .model import DERIVED_KINDS, Concept, Disabled, Kind, KnowledgeBase, Rule, Strength
+from .model import DERIVED_KINDS, Concept, Disabled, Kind, KnowledgeBase, Rule, Strength, Tension
 from .reasoning import Case, Conflict
 
 if TYPE_CHECKING:  # the explanation modules are imported by the commands that explain
@@ -116,6 +116,11 @@ def case_text(summary: Summary) -> str:
         for met in summary.loops:
             name = visible(met.loop.title) if met.loop else "a loop"
             lines.append(f"Loop: these conclusions go round {name}: " + " -> ".join(str(f) for f in met.facts))
+    if summary.tensions:
+        lines.append("")
+        lines.append("Where the sources differ (how, on a conclusion they touch, shows both sides)")
+        for tension in summary.tensions:
+            lines.append(f"  {visible(tension.title)} [{visible(tension.id)}]")
     if summary.conflicts:
         lines.append("")
         lines.extend(conflicts_text(kb, summary.conflicts))
@@ -162,6 +167,32 @@ def concluded_so_far(case: Case) -> str:
     return "Concluded so far (type how CONCEPT=STATE for one):\n" + "\n".join(
         f"  {s.fact}  [{strength_text(s.strength)}]" for s in case.conclusions
     )
+
+
+# ---------------------------------------------------------------------------
+# Tensions
+# ---------------------------------------------------------------------------
+
+
+def tensions_text(tensions: Sequence[Tension]) -> list[str]:
+    """Each tension: its name, the statement of the difference, every side's
+    quote and document, and the rules it concerns."""
+    lines: list[str] = []
+    for tension in tensions:
+        if lines:
+            lines.append("")
+        lines.append(f"Tension: {visible(tension.title)} [{visible(tension.id)}]")
+        lines.append(f"  the sources differ: {visible(tension.statement)}")
+        for side in tension.sides:
+            lines.append(f'  {visible(side.document)}: "{visible(side.quote)}"')
+        lines.append(f"  rules: {', '.join(visible(r) for r in tension.rules)}")
+    return lines
+
+
+def tree_text(kb: KnowledgeBase, node: Node, tensions: Sequence[Tension] = ()) -> str:
+    """A derivation tree, then the tensions of its rules (``how`` at a prompt)."""
+    text = how_text(kb, node)
+    return "\n\n".join([text, "\n".join(tensions_text(tensions))]) if tensions else text
 
 
 # ---------------------------------------------------------------------------
@@ -223,6 +254,9 @@ def how(h: How, kb: KnowledgeBase) -> str:
                 f"Strength {strength_text(h.weakest.strength)}: the weakest link is {visible(rule.id)} "
                 f'[{rule.strength.label}]{origin(rule)}, "{visible(_quote(rule))}"'
             )
+    if h.tensions:
+        lines.append("")
+        lines.extend(tensions_text(h.tensions))
     if h.conflict:
         lines.append("")
         lines.append("\n".join(conflicts_text(kb, (h.conflict,))))
@@ -352,6 +386,9 @@ def why_not(w: WhyNot, kb: KnowledgeBase, shown: int = 8) -> str:
             f"answer {fact.concept}={answered}, and an answer is never overridden."
         )
         lines.extend(conflicts_text(kb, (w.conflict,) if w.conflict else ()))
+        if w.tensions:
+            lines.append("")
+            lines.extend(tensions_text(w.tensions))
         return "\n".join(lines)
     if not w.checks:
         lines.append(
@@ -377,6 +414,9 @@ def why_not(w: WhyNot, kb: KnowledgeBase, shown: int = 8) -> str:
     elif w.checks:
         lines.append("")
         lines.append("No change of answers would make it hold.")
+    if w.tensions:
+        lines.append("")
+        lines.extend(tensions_text(w.tensions))
     return "\n".join(lines)
 
 
@@ -507,7 +547,13 @@ def options_line(concept: Concept, *, every: bool = False) -> str:
     return "\n".join(f"  {line}" for line in [*lines, tail])
 
 
-def rules_text(rules: Sequence[Rule], disabled: Sequence[Disabled] = ()) -> str:
+def rules_text(
+    rules: Sequence[Rule],
+    disabled: Sequence[Disabled] = (),
+    tensions_of: Callable[[str], Sequence[Tension]] | None = None,
+) -> str:
+    """The rules, each with its sources and (``tensions_of`` given: a rule's
+    tensions) the tensions it is in; then the disabled rules."""
     lines = []
     for rule in rules:
         added = "" if rule.builtin else "  (added by --rules)"
@@ -520,6 +566,8 @@ def rules_text(rules: Sequence[Rule], disabled: Sequence[Disabled] = ()) -> str:
         lines.append(f"  then  {'; '.join(str(f) for f in rule.then)}")
         for source in rule.sources:
             lines.append(f'  {visible(source.document)}: "{visible(source.quote)}"')
+        for tension in tensions_of(rule.id) if tensions_of else ():
+            lines.append(f"  tension: {visible(tension.title)} [{visible(tension.id)}]")
         lines.append("")
     if disabled:
         lines.append("Disabled by --rules files")

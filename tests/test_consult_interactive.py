@@ -561,6 +561,15 @@ def test_why_leaves_out_rules_already_decided(invoke):
     assert why.endswith(WHY_AGAIN)
 
 
+# the tension between the sources that the PTH rules are in, as how shows it after a tree
+PTH_TENSION = (
+    "\n"
+    "Tension: Severe or any magnesium deficiency impairing PTH [pth-severe-or-any-deficiency]\n"
+    "  the sources differ: mg-calcium ties impaired PTH to severe deficiency; mg-vitamin-d to any deficiency\n"
+    '  mg-calcium: "Severe magnesium deficiency impairs PTH production and release"\n'
+    '  mg-vitamin-d: "If magnesium levels are deficient, the body cannot produce or secrete PTH effectively"\n'
+    "  rules: pth.severe-deficiency-impairs-secretion, pth.chronic-deficiency-impairs-secretion\n"
+)
 PTH_SECRETION_TREE = (
     "pth_secretion=impaired  (PTH secretion: impaired)  [established]\n"
     "└─ by rule pth.severe-deficiency-impairs-secretion [established]: Severe magnesium deficiency impairs PTH"
@@ -568,7 +577,7 @@ PTH_SECRETION_TREE = (
     '      "Severe magnesium deficiency impairs PTH production and release" (mg-calcium)\n'
     '      "If magnesium levels are deficient, the body cannot produce or secrete PTH effectively"\n'
     "       (mg-vitamin-d)\n"
-    "   └─ magnesium_status=severely_low  [your answer]\n"
+    "   └─ magnesium_status=severely_low  [your answer]\n" + PTH_TENSION
 )
 
 
@@ -875,9 +884,9 @@ def test_explain_a_conclusion_by_number_and_by_name(invoke):
     assert _explained(result.stdout) == "".join(
         [
             "\n" + BONE_CRYSTAL_TREE,  # conclusion 1
-            "\n" + blood_calcium,
+            "\n" + blood_calcium + PTH_TENSION,  # the tree's PTH rule is in a tension
             "\n" + PTH_SECRETION_TREE,
-            "\n" + blood_calcium,  # the concept alone: its one concluded state
+            "\n" + blood_calcium + PTH_TENSION,  # the concept alone: its one concluded state
         ]
     )
 

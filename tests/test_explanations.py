@@ -71,10 +71,10 @@ def test_why_not_when_no_answer_could_make_it_hold(invoke):
     out = invoke("why-not", "blood_calcium=low", "-a", "magnesium_status=adequate").stdout
     assert "[NO] magnesium_status = severely_low: answered otherwise (you answered adequate)" in out
     # changing the answer itself would
-    assert out.endswith(
+    assert (
         "\nThe smallest change of answers that would make it hold:\n"
-        "  - magnesium_status=severely_low (instead of adequate)\n"
-    )
+        "  - magnesium_status=severely_low (instead of adequate)\n\n"
+    ) in out
     out = invoke("why-not", "magnesium_status=high").stdout
     assert out == (
         "magnesium_status=high (Magnesium status: high) was not concluded from these answers.\n"

@@ -27,6 +27,8 @@ DOCUMENTS = ("consult", "batch_line", "how", "why_not", "what_if", "trace", "rul
 
 # the knowledge base's own conflict: a rule concludes magnesium_status=low against the answer
 CONFLICT = ["-a", "magnesium_status=adequate", "-a", "calcium_intake=high", "-a", "magnesium_rich_foods=rarely"]
+# the built-in tension between the sources (severe or any deficiency impairing PTH)
+TENSION = "pth-severe-or-any-deficiency"
 EXTRA = "<extra rules>"  # replaced by the path of the file EXTRA_RULES is written to
 
 # Rules added with --rules for what the built-in ones never show: a concept
@@ -211,7 +213,19 @@ CASES = [
             and any(j["premises"] == [] for c in d["conclusions"] for j in c["derivations"])
         ),
     ),
+    case(
+        "consult-a-tension",
+        "consult",
+        ["consult", "--no-input", "-a", "magnesium_status=severely_low"],
+        lambda d: any(t["id"] == TENSION for t in d["tensions"]),
+    ),
     # --- how
+    case(
+        "how-a-tension-with-both-quotes",
+        "how",
+        ["how", "pth_secretion=impaired", "-a", "magnesium_status=low", "-a", "magnesium_deficiency_chronic=yes"],
+        lambda d: any(t["id"] == TENSION and len(t["sides"]) == 2 for t in d["tensions"]),
+    ),
     case(
         "how-a-conclusion",
         "how",
@@ -270,6 +284,12 @@ CASES = [
         lambda d: anywhere(d["tree"], lambda n: "loop" in n and n["loop_name"] is None),
     ),
     # --- why-not
+    case(
+        "why-not-a-tension",
+        "why_not",
+        ["why-not", "pth_secretion=impaired", "-a", "magnesium_status=low"],
+        lambda d: any(t["id"] == TENSION for t in d["tensions"]),
+    ),
     case(
         "why-not-holds",
         "why_not",
@@ -382,6 +402,12 @@ CASES = [
         lambda d: (
             bool(d) and all("pth_secretion" in {c["concept"] for c in r["conditions"] + r["conclusions"]} for r in d)
         ),
+    ),
+    case(
+        "rules-in-a-tension",
+        "rules",
+        ["rules", "--concept", "pth_secretion"],
+        lambda d: any(r["tensions"] == [TENSION] for r in d) and any(r["tensions"] == [] for r in d),
     ),
     case(
         "rules-extended-and-replaced",
@@ -594,6 +620,24 @@ BREAKAGES: list[tuple[str, str, list[str], Callable[[Any], object]]] = [
         lambda d: d[0].update(strength="given"),
     ),
     ("concept-kind-unknown", "concepts", ["concepts"], lambda d: d[0].update(kind="symptom")),
+    (
+        "how-tension-with-one-side",
+        "how",
+        ["how", "pth_secretion=impaired", "-a", "magnesium_status=severely_low"],
+        lambda d: d["tensions"][0]["sides"].pop(),
+    ),
+    (
+        "consult-tension-without-rules",
+        "consult",
+        ["consult", "--no-input", "-a", "magnesium_status=severely_low"],
+        lambda d: d["tensions"][0].update(rules=[]),
+    ),
+    (
+        "rule-tension-not-an-id",
+        "rules",
+        ["rules", "--concept", "pth_secretion"],
+        lambda d: next(r for r in d if r["tensions"])["tensions"].append({"id": TENSION}),
+    ),
     (
         "batch-line-with-row-and-case",
         "batch_line",

@@ -29,6 +29,7 @@ from cofactor.engine.model import (
     Rule,
     SourceRef,
     Strength,
+    Tension,
 )
 
 DOC = PROJECT / "docs" / "knowledge-base.md"
@@ -162,7 +163,7 @@ def topic_sections(markdown: str) -> list[str]:
     """The text of each topic, from its anchor to the next topic's (or to
     the end of the rules)."""
     rules = markdown.split("\n## Rules by topic\n", 1)[1]
-    rules = re.split(r"\n## (?:Loops|Disabled rules)\n", rules, maxsplit=1)[0]
+    rules = re.split(r"\n## (?:Loops|Tensions|Disabled rules)\n", rules, maxsplit=1)[0]
     return re.split(r'^<a id="topic-[^"]*"></a>$', rules, flags=re.M)[1:]
 
 
@@ -332,7 +333,12 @@ def _make_kb(word: str, *, ids: bool = False) -> KnowledgeBase:
     disabled = (Disabled(Rule("r.gone", word, (), (Fact(o, "present"),), Strength.LIKELY, (), path=word), word),)
     documents = {"doc": Document("doc", word, path=word, citation=word, url=word, text=word)}
     loops = (Loop("loop", word, (q, m), word, word),)
-    return KnowledgeBase(concepts, rules, documents, (word, "second.toml"), loops=loops, disabled=disabled)
+    tensions = (
+        Tension("tension", word, word, ("r.one", "r.two"), (SourceRef("doc", word), SourceRef("doc", word)), word),
+    )
+    return KnowledgeBase(
+        concepts, rules, documents, (word, "second.toml"), loops=loops, disabled=disabled, tensions=tensions
+    )
 
 
 @pytest.mark.parametrize(
@@ -418,7 +424,7 @@ def test_code_spans_only_for_text_that_cannot_break_them():
 # ---------------------------------------------------------------------------
 
 
-def test_added_states_replacements_examples_loops_and_disabled_rules_are_shown():
+def test_added_states_replacements_examples_loops_tensions_and_disabled_rules_are_shown():
     doc = kbdoc.markdown(_make_kb("word"))
     assert "- **States:** `low`, `high`; added by `word`: `borderline`" in doc
     assert "- **Replaces:** `r.old`, which replaced `r.older`" in doc
@@ -428,6 +434,8 @@ def test_added_states_replacements_examples_loops_and_disabled_rules_are_shown()
     ) in doc
     assert "## Loops" in doc and "| `loop` | word |" in doc
     assert "## Disabled rules" in doc and "| `r.gone` | word | `word` | `word` |" in doc
+    assert "## Tensions" in doc and "- **Id:** `tension`, from `word`" in doc
+    assert doc.count("- **Tension:** [word](#tension-tension)") == 2
     assert "1 rule from `second.toml` (added with `--rules`)." in doc
     assert "- **Answers:** several states at once; `low` only alone" in doc
 
@@ -456,6 +464,7 @@ def test_the_same_knowledge_base_gives_the_same_bytes(kb):
         kb.strata,
         kb.loops,
         kb.disabled,
+        tuple(reversed(kb.tensions)),
     )
     assert kbdoc.markdown(shuffled) == first
     assert str(PROJECT) not in first and "/home/" not in first and "/tmp/" not in first

@@ -222,7 +222,7 @@ def test_invalid_toml_syntax(tmp_path):
         ("concepts", "did you mean 'concept'?"),
         (
             "fact",
-            "a rule file holds only [[concept]], [[rule]], [[document]] and [[loop]] tables, "
+            "a rule file holds only [[concept]], [[rule]], [[document]], [[loop]] and [[tension]] tables, "
             "and (a --rules file) a list 'disables'",
         ),
         ("disable", "did you mean 'disables'?"),
