@@ -94,9 +94,12 @@ def test_the_built_in_tension_s_quotes_are_verified_by_check(kb):
 
 
 def test_a_made_up_quote_in_a_tension_is_not_found_by_check(tmp_path):
-    text = good(
-        sides=f'[{{ document = "mg-calcium", quote = "{SEVERE_QUOTE}" }}, '
-        '{ document = "mg-vitamin-d", quote = "Magnesium deficiency never matters to PTH at all" }]'
+    # a document of the test's own, with its local text: the check does not depend on ../shared
+    write(tmp_path, "An article. Magnesium deficiency can impair PTH in some people.\n", "article.txt")
+    document = '[[document]]\nid = "my-article"\ntitle = "An article"\ntext = "article.txt"\n\n'
+    text = document + good(
+        sides='[{ document = "my-article", quote = "Magnesium deficiency can impair PTH in some people." }, '
+        '{ document = "my-article", quote = "Magnesium deficiency never matters to PTH at all" }]'
     )
     kb = load([BUILTIN_RULES], [write(tmp_path, text)], display_root=ROOT)
     (finding,) = [f for f in check(kb, exhaustive=False).findings if f.code == "quote-not-found"]
