@@ -543,8 +543,8 @@ def test_why_climbs_one_step_at_a_time_to_the_loop(invoke):
     assert levels[5] == (
         "[why 6] because what those rules conclude leads further:\n"
         "  - if calcium_balance = negative then Calcium drawn from bone: increased"
-        "  [vitd.negative-balance-draws-calcium-from-bone, established]\n"
-        '      "a negative calcium balance, requiring calcium to be drawn from bones." (mg-calcium)\n'
+        "  [vitd.negative-balance-draws-calcium-from-bone, likely]\n"
+        '      "This can lead to a negative calcium balance, requiring calcium to be drawn from bones." (mg-calcium)\n'
     )
     assert levels[6] == WHY_TOP
     assert result.stdout == ""
