@@ -1071,8 +1071,7 @@ def check(ctx, strict, as_json, rules):
         from .engine import render_text  # noqa: PLC0415
 
         _out(render_text.check_text(report))
-    errors = sum(1 for f in report.findings if f.level == "error")
-    warnings = sum(1 for f in report.findings if f.level == "warning")
+    errors, warnings = report.errors, report.warnings
     if errors:
         raise CheckFailed(f"the check found {errors} error{'s' if errors > 1 else ''} (see the report).")
     if strict and warnings:

@@ -21,6 +21,7 @@ Anything the reasoning raises becomes a finding: no traceback reaches a user.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -824,10 +825,10 @@ def _got(case: Case, concept_id: str) -> str:
 def _chain(case: Case, fact: Fact) -> str:
     """The rules of the fact's best route, nearest first, down to the answers."""
     rules: list[str] = []
-    queue = [fact]
+    queue = deque([fact])
     seen = {fact}
     while queue:
-        current = queue.pop(0)
+        current = queue.popleft()
         support = case.support.get(current)
         if support is None or support.given or support.best is None:
             continue

@@ -259,6 +259,8 @@ def tree_rules(nodes: Iterable[Node | None]) -> list[Rule]:
 
 def tree_tensions(kb: KnowledgeBase, nodes: Iterable[Node | None], also: Iterable[Rule] = ()) -> tuple[Tension, ...]:
     """The tensions of the rules on the trees of ``nodes`` (and of ``also``), each once."""
+    if not kb.tensions:
+        return ()  # no tree to walk
     return kb.tensions_among([*(r.id for r in tree_rules(nodes)), *(r.id for r in also)])
 
 

@@ -247,9 +247,8 @@ class KnowledgeBase:
     def __eq__(self, other):
         if not isinstance(other, KnowledgeBase):
             return NotImplemented
-        mine = (self.concepts, self.rules, self.documents, self.files, self.strata, self.loops, self.disabled)
-        theirs = (other.concepts, other.rules, other.documents, other.files, other.strata, other.loops, other.disabled)
-        return mine == theirs and self.tensions == other.tensions
+        fields = ("concepts", "rules", "documents", "files", "strata", "loops", "disabled", "tensions")
+        return all(getattr(self, name) == getattr(other, name) for name in fields)
 
     __hash__ = None  # type: ignore[assignment]
 

@@ -426,7 +426,7 @@ def check(report: Report) -> Json:
     examples and the exhaustive run."""
     run = report.exhaustive
     return _document(
-        ok=not any(f.level == "error" for f in report.findings),
+        ok=not report.errors,
         files=list(report.files),
         counts={"rules": report.rules, "concepts": report.concepts, "documents": report.documents},
         findings=[_finding(f) for f in report.findings],

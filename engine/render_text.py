@@ -644,8 +644,7 @@ def check_text(report: Report) -> str:
     failed = f", {report.examples_failed} failed" if report.examples_failed else ", all pass"
     lines.append(f"Examples: {_count(report.examples, 'example')} run{failed if report.examples else ''}.")
     lines.extend(_exhaustive_lines(report.exhaustive))
-    errors = sum(1 for f in report.findings if f.level == "error")
-    warnings = sum(1 for f in report.findings if f.level == "warning")
+    errors, warnings = report.errors, report.warnings
     lines.append("")
     if errors:
         lines.append(f"Result: {_count(errors, 'error')}, {_count(warnings, 'warning')}: fix the errors above.")
