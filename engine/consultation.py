@@ -10,7 +10,7 @@ from typing import NamedTuple
 from .loops import LoopMet, loops_met
 from .model import Fact, Kind, Strength, Tension
 from .questions import Skipped, skipped
-from .reasoning import Case, Conflict, Justification, Support
+from .reasoning import Case, Conflict, Justification, SetAside, Support
 
 
 class Conclusion(NamedTuple):
@@ -36,6 +36,7 @@ class Summary(NamedTuple):
     not_asked: tuple[Skipped, ...]
     unanswered: tuple[str, ...]  # neither answered nor set aside as not worth asking
     tensions: tuple[Tension, ...] = ()  # where the sources differ on a rule that reached a fact
+    set_aside: tuple[SetAside, ...] = ()  # rules that only infer an answer the case gave
 
 
 def summarize(case: Case) -> Summary:
@@ -56,16 +57,18 @@ def summarize(case: Case) -> Summary:
         not_asked,
         unanswered,
         touched_tensions(case),
+        case.set_aside,
     )
 
 
 def touched_tensions(case: Case) -> tuple[Tension, ...]:
     """The tensions of the rules that reached a fact of the case (added, or
-    kept out by an answer), each once."""
+    kept out by an answer) or were set aside for one, each once."""
     if not case.kb.tensions:
         return ()
     used = {j.rule.id for s in case.support.values() for j in s.justifications}
     used.update(j.rule.id for c in case.conflicts for side in c.sides for j in side.justifications)
+    used.update(s.rule.id for s in case.set_aside)
     return case.kb.tensions_among(used)
 
 

@@ -12,8 +12,9 @@ full product would:
   condition holds alike (both or neither) match exactly the same rules, so
   one answer of each class (the first: unknown, then single states in the
   concept's order, then larger sets) stands for the whole class. A question
-  that some rule concludes is not reduced: whether a conclusion contradicts
-  an answer depends on the exact states given.
+  that some rule concludes, or that a rule stands in for (``stands_in_for``),
+  is not reduced: whether a conclusion, or a rule set aside, contradicts an
+  answer depends on the exact states given.
 * **Independent groups.** A question's influence runs forward through the
   rules that read it and the concepts they conclude. Questions whose
   influence never meets (no rule depends on two of them, no concept is
@@ -45,7 +46,7 @@ from .errors import CofactorError, visible
 from .model import Concept, KnowledgeBase
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .reasoning import Reasoner
+    from .reasoning import Conflict, Reasoner
 
 DEFAULT_BUDGET = 200_000  # cases; the built-in knowledge base needs a few thousand
 
@@ -224,6 +225,8 @@ def _dependencies(kb: KnowledgeBase) -> tuple[dict[str, set[str]], dict[str, set
             before = len(deps)
             for cond in rule.when:
                 deps |= concept_deps.setdefault(cond.concept, set())
+            if rule.stands_in_for is not None:
+                deps |= concept_deps.setdefault(rule.stands_in_for.concept, set())
             changed |= len(deps) != before
             for fact in rule.then:
                 target = concept_deps.setdefault(fact.concept, set())
@@ -276,6 +279,9 @@ def plan(kb: KnowledgeBase, budget: int = DEFAULT_BUDGET) -> Plan:
     """The classes of every question's answers and the independent groups."""
     tests = _tests(kb)
     concluded = {fact.concept for rule in kb.rules for fact in rule.then}
+    # a rule set aside against an answer is a conflict with that very answer, so a
+    # question a rule stands in for keeps its answers apart too
+    concluded.update(r.stands_in_for.concept for r in kb.rules if r.stands_in_for is not None)
     choices = {q.id: _choice(q, tests.get(q.id, ()), q.id not in concluded, budget) for q in kb.questions}
     groups, rule_group, concept_group = _groups(kb)
     combinations = 1
@@ -365,6 +371,8 @@ def run(
             for firing in outcome.firings:
                 fired.add(firing[0].id)
             for conflict in outcome.conflicts:
+                if _declared(conflict):
+                    continue
                 key = (conflict.concept, tuple(side.state for side in conflict.sides))
                 size = sum(len(states) for states in case.values())
                 if key not in seen or seen[key][0] > size:
@@ -382,6 +390,17 @@ def run(
     )
     never = tuple(sorted(r.id for r in kb.rules if r.id not in fired))
     return result(done, never, conflicts)
+
+
+def _declared(conflict: Conflict) -> bool:
+    """A conflict only with rules set aside because they stand in for the
+    answer: the rule file declared it (``stands_in_for``), so it is no finding."""
+    return all(
+        j.rule.stands_in_for is not None and j.rule.stands_in_for.concept == conflict.concept
+        for side in conflict.sides
+        if not side.given
+        for j in side.justifications
+    )
 
 
 __all__ = ["DEFAULT_BUDGET", "ConflictSeen", "Exhaustive", "Plan", "plan", "run"]

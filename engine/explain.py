@@ -382,6 +382,9 @@ class ConditionCheck(NamedTuple):
 class RuleCheck(NamedTuple):
     rule: Rule
     conditions: tuple[ConditionCheck, ...]
+    # the rule stands in for an answer the case gave (``stands_in_for``):
+    # even with every condition holding, it adds nothing
+    set_aside: bool = False
 
 
 class WhyNot(NamedTuple):
@@ -490,6 +493,9 @@ def rule_checks(case: Case, fact: Fact) -> tuple[RuleCheck, ...]:
             return ConditionCheck(cond, False, Status.ANSWERED_OTHERWISE, known)
         return _Unmet(cond, _unmet_status(case, cond, concept.is_question), known)
 
+    def stands_aside(rule: Rule) -> bool:
+        return rule.stands_in_for is not None and rule.stands_in_for.concept in case.answers.given
+
     stack: list[_Rules | _Unmet] = [_Rules(fact)]
     result: tuple[RuleCheck, ...] = ()
     while stack:
@@ -507,7 +513,7 @@ def rule_checks(case: Case, fact: Fact) -> tuple[RuleCheck, ...]:
                     frame.conditions.append(checked)
                 if pushed:
                     break
-                frame.checks.append(RuleCheck(rule, tuple(frame.conditions)))
+                frame.checks.append(RuleCheck(rule, tuple(frame.conditions), stands_aside(rule)))
                 frame.conditions = []
                 frame.rule += 1
             if pushed:

@@ -60,7 +60,7 @@ try:  # blake2b without importing hashlib, which loads OpenSSL (milliseconds at 
 except ImportError:  # pragma: no cover - a Python built without it
     from hashlib import blake2b
 
-FORMAT = 5  # the layout of an entry; change it when the layout changes
+FORMAT = 6  # the layout of an entry; change it when the layout changes
 KEEP = 8  # entries kept; the oldest beyond this are removed
 # the modules whose code decides what a set of rule files loads as
 _LOADING_CODE = (
@@ -262,7 +262,7 @@ def _concept(item: list) -> Concept:
 
 
 def _rule(item: list) -> Rule:
-    rid, title, when, then, strength, sources, path, replaces, replaced, examples, builtin = item
+    rid, title, when, then, strength, sources, path, replaces, replaced, examples, builtin, stand_in = item
     return Rule(
         rid,
         title,
@@ -275,6 +275,7 @@ def _rule(item: list) -> Rule:
         tuple(replaced),
         tuple(_example(e) for e in examples),
         builtin,
+        _condition(stand_in) if stand_in else None,
     )
 
 

@@ -489,6 +489,11 @@ def _rule(kb: KnowledgeBase, names: Names, rule: Rule) -> list[str]:
         f"- **Then:** {then}",
         f"- **Strength:** {rule.strength.label}",
     ]
+    if rule.stands_in_for is not None:
+        lines.append(
+            f"- **Stands in for:** {code(str(rule.stands_in_for))}: set aside, adding nothing, "
+            "when a case answers that question"
+        )
     replaced = rule.replaced or ((rule.replaces,) if rule.replaces else ())
     if replaced:
         nearest, *earlier = replaced

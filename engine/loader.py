@@ -92,6 +92,7 @@ RULE_KEYS = {
     "strength": (str, True, "one of established, likely, possible"),
     "sources": (list, True, 'a list of { document = "...", quote = "..." }'),
     "replaces": (str, False, "the id of the rule this one replaces"),
+    "stands_in_for": (str, False, "a condition on a question, e.g. 'some_question in [a, b]'"),
     "example": (list, False, "[[rule.example]] tables"),
 }
 EXAMPLE_KEYS = {
@@ -1470,11 +1471,12 @@ def _rule(
     sources, sources_ok = _sources(raw, documents, out)
     own_ok = _check_own_condition(raw, when, then, out)
     absence_ok = _check_absence(raw, when, then, out)
+    stand_in, stand_in_ok = _stands_in_for(raw, states, concepts, when, out)
     # a bad example is reported, but leaves the rule in: the rule itself may be fine
     examples = _examples(raw, states, concepts, out)
     complete = all(key in data for key, (_, required, _) in RULE_KEYS.items() if required)
     if strength is None or not (
-        complete and id_ok and sizes_ok and when_ok and then_ok and sources_ok and own_ok and absence_ok
+        complete and id_ok and sizes_ok and when_ok and then_ok and sources_ok and own_ok and absence_ok and stand_in_ok
     ):
         if sources_ok and id_ok and isinstance(data.get("id"), str) and sources:
             out.left_out.append(
@@ -1501,7 +1503,45 @@ def _rule(
         replaces=data.get("replaces", ""),
         examples=examples,
         builtin=raw.builtin,
+        stands_in_for=stand_in,
     )
+
+
+def _stands_in_for(
+    raw: _Raw, states: States, concepts: dict[str, Concept], when: tuple[Condition, ...], out: _Collector
+) -> tuple[Condition | None, bool]:
+    """The answer a rule only infers (``stands_in_for``), and whether it is
+    usable: a condition, not a 'not' one, on a question the rule does not
+    itself read."""
+    text = raw.data.get("stands_in_for")
+    if not isinstance(text, str):
+        return None, True  # absent, or the wrong type (reported with the keys)
+    cond = _condition(raw, "stands_in_for", text, states, out)
+    if cond is None:
+        return None, False
+    fix = 'name the question the rule infers, e.g. "some_question in [a, b]"'
+    if cond.negated:
+        out.add(raw, "'stands_in_for' cannot be a 'not' condition", key="stands_in_for", fix=fix)
+        return None, False
+    concept = concepts.get(cond.concept)
+    if concept is not None and not concept.is_question:
+        out.add(
+            raw,
+            f"'stands_in_for' names '{cond.concept}', which is not a question: a rule can stand in only "
+            "for what the user can answer",
+            key="stands_in_for",
+            fix=fix,
+        )
+        return None, False
+    if any(c.concept == cond.concept for c in when):
+        out.add(
+            raw,
+            f"the rule reads '{cond.concept}' in 'when', so it does not stand in for it",
+            key="stands_in_for",
+            fix=f"remove 'stands_in_for', or the condition on '{cond.concept}' from 'when'",
+        )
+        return None, False
+    return cond, True
 
 
 # ---------------------------------------------------------------------------

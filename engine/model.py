@@ -157,11 +157,14 @@ class Rule(NamedTuple):
     sources: tuple[SourceRef, ...]
     path: str = ""
     replaces: str = ""  # the id this rule's file says it replaces
-    # every rule this one stands in for, the nearest first: for C replacing
+    # every rule this one replaces, the nearest first: for C replacing
     # B replacing A, ("B", "A"); empty for a rule that replaces nothing
     replaced: tuple[str, ...] = ()
     examples: tuple[Example, ...] = ()
     builtin: bool = True  # False for a rule from a --rules file
+    # the answer this rule only infers (from intake, say, or symptoms): when
+    # the case answers that question, the rule is set aside and adds nothing
+    stands_in_for: Condition | None = None
 
     @property
     def positive(self) -> tuple[Condition, ...]:

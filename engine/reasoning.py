@@ -84,6 +84,25 @@ class Conflict(NamedTuple):
     sides: tuple[ConflictSide, ...]
 
 
+class SetAside(NamedTuple):
+    """A firing of a rule that stands in for an answer the case gave (it
+    infers a status from intake, say): it adds nothing. ``contradicts``:
+    the answer is not one the rule stands in for, so the firing is also a
+    side of a conflict on that question."""
+
+    justification: Justification
+    answer: tuple[str, ...]  # the answered states of the question it stands in for
+    contradicts: bool
+
+    @property
+    def rule(self) -> Rule:
+        return self.justification.rule
+
+    @property
+    def premises(self) -> tuple[Fact, ...]:
+        return self.justification.premises
+
+
 class Step(NamedTuple):
     """One firing, as ``trace`` shows it."""
 
@@ -93,18 +112,20 @@ class Step(NamedTuple):
     added: tuple[Fact, ...]
     blocked: tuple[Fact, ...]
     waiting: tuple[tuple[Rule, tuple[Fact, ...]], ...] = ()  # the agenda behind it, if recorded
+    set_aside: bool = False  # the rule stands in for an answer the case gave: it adds nothing
 
 
 class Case:
     """The outcome of reasoning over one set of answers (read-only)."""
 
-    __slots__ = ("kb", "answers", "support", "conflicts", "firings", "__dict__")
+    __slots__ = ("kb", "answers", "support", "conflicts", "firings", "set_aside", "__dict__")
 
     kb: KnowledgeBase
     answers: Answers
     support: Mapping[Fact, Support]
     conflicts: tuple[Conflict, ...]
     firings: tuple[tuple, ...]  # each as (rule, matched, added, blocked, waiting); see ``steps``
+    set_aside: tuple[SetAside, ...]  # the firings of rules standing in for an answer given
 
     def __init__(
         self,
@@ -113,6 +134,7 @@ class Case:
         support: Mapping[Fact, Support],
         conflicts: tuple[Conflict, ...],
         firings: tuple[tuple, ...] = (),
+        set_aside: tuple[SetAside, ...] = (),
     ):
         set_ = object.__setattr__
         set_(self, "kb", kb)
@@ -120,6 +142,7 @@ class Case:
         set_(self, "support", support)
         set_(self, "conflicts", conflicts)
         set_(self, "firings", firings)
+        set_(self, "set_aside", set_aside)
 
     def __setattr__(self, name, value):
         raise AttributeError(f"a case is read-only: cannot set {name!r}")
@@ -131,8 +154,17 @@ class Case:
     def steps(self) -> tuple[Step, ...]:
         """The firings in order, as ``trace`` shows them (built on first use:
         most cases are never traced)."""
+        given = self.answers.given
         return tuple(
-            Step(index, rule, matched, tuple(added), tuple(blocked), waiting)
+            Step(
+                index,
+                rule,
+                matched,
+                tuple(added),
+                tuple(blocked),
+                waiting,
+                rule.stands_in_for is not None and rule.stands_in_for.concept in given,
+            )
             for index, (rule, matched, added, blocked, waiting) in enumerate(self.firings, 1)
         )
 
@@ -176,6 +208,7 @@ class Reasoner:
         firings: list[tuple] = []
         limit = self.firing_limit
         rank: dict[Fact, int] = {}  # derived facts, in the order they were added
+        aside: list[Justification] = []  # firings of rules standing in for an answer given
         late = False  # set once a fact gains a route through a fact added after it
 
         def on_fire(rule: Rule, matched: tuple[Fact, ...], waiting=()):
@@ -183,6 +216,14 @@ class Reasoner:
             just = _new(Justification, (rule, matched))
             added: list[Fact] = []
             stopped: list[Fact] = []
+            stand_in = rule.stands_in_for
+            if stand_in is not None and stand_in.concept in answered:
+                # the case answers what this rule only infers: the answer stands in its place
+                aside.append(just)
+                firings.append((rule, matched, added, stopped, waiting))
+                if len(firings) > limit:
+                    raise FiringLimitExceeded(limit, [f[0].id for f in firings[-3:]])
+                return added
             for fact in rule.then:
                 if fact in known:
                     routes = justified.get(fact)
@@ -208,7 +249,7 @@ class Reasoner:
 
         with _collector_paused() if self._pause_collector else nullcontext():
             self._compiled.run(sorted(given), on_fire, limit=limit, agenda=agenda)
-            return _assemble(kb, answers, given, justified, blocked, tuple(firings), settled=not late)
+            return _assemble(kb, answers, given, justified, blocked, tuple(firings), aside, settled=not late)
 
 
 @contextmanager
@@ -244,14 +285,31 @@ def _assemble(
     justified: dict[Fact, list[Justification]],
     blocked: dict[Fact, list[Justification]],
     firings: tuple[tuple, ...],
+    aside: list[Justification],
     *,
     settled: bool,
 ) -> Case:
     """The case: strengths and best routes, then each fact's support with
-    its weakest link, then the conflicts."""
+    its weakest link, then the rules set aside, then the conflicts."""
     strength, depth, best = _strengths(given, justified, settled)
     support = _supports(given, justified, strength, depth, best)
-    return Case(kb, answers, MappingProxyType(support), _conflicts(kb, given, support, justified, blocked), firings)
+    set_aside = _set_aside(kb, answers, aside)
+    conflicts = _conflicts(kb, given, support, justified, blocked, set_aside)
+    return Case(kb, answers, MappingProxyType(support), conflicts, firings, set_aside)
+
+
+def _set_aside(kb: KnowledgeBase, answers: Answers, aside: list[Justification]) -> tuple[SetAside, ...]:
+    """Each firing of a rule standing in for an answer, once, in rule order,
+    with the answer and whether the rule would contradict it."""
+    if not aside:
+        return ()
+    out = []
+    for just in sorted(set(aside), key=Justification.key):
+        cond = just.rule.stands_in_for
+        assert cond is not None
+        answer = answers.given[cond.concept]
+        out.append(SetAside(just, answer, not cond.holds({Fact(cond.concept, s) for s in answer})))
+    return tuple(out)
 
 
 def _strengths(
@@ -358,8 +416,21 @@ def _conflicts(
     support: dict[Fact, Support],
     justified: dict[Fact, list[Justification]],
     blocked: dict[Fact, list[Justification]],
+    set_aside: tuple[SetAside, ...] = (),
 ) -> tuple[Conflict, ...]:
-    """Each concept held, or reached, in states that cannot stand together."""
+    """Each concept held, or reached, in states that cannot stand together.
+
+    A rule set aside against an answer it contradicts is a side of the
+    conflict on that question: one side for each state it stands in for,
+    kept out (``blocked``) like a conclusion that contradicts an answer."""
+    against = [s for s in set_aside if s.contradicts]
+    if against:
+        blocked = {fact: list(justs) for fact, justs in blocked.items()}
+        for item in against:
+            cond = item.rule.stands_in_for
+            assert cond is not None
+            for state in cond.states:
+                blocked.setdefault(Fact(cond.concept, state), []).append(item.justification)
     concepts = [f.concept for f in support]
     concepts.extend(f.concept for f in blocked)
     if len(set(concepts)) == len(concepts):

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from .answers import Answers
 from .consultation import Conclusion, Summary, conclusions
-from .model import Concept, Disabled, Example, Fact, KnowledgeBase, Rule, Tension
-from .reasoning import Case, Conflict, ConflictSide, Justification, Step
+from .model import Concept, Condition, Disabled, Example, Fact, KnowledgeBase, Rule, Tension
+from .reasoning import Case, Conflict, ConflictSide, Justification, SetAside, Step
 
 if TYPE_CHECKING:  # the explanation modules are imported by the commands that explain
     from .check import Finding, Report
@@ -71,9 +71,7 @@ def rule(r: Rule, kb: KnowledgeBase | None = None) -> Json:
     out: Json = {
         "id": r.id,
         "title": r.title,
-        "conditions": [
-            {"concept": c.concept, "states": list(c.states), "negated": c.negated, "text": str(c)} for c in r.when
-        ],
+        "conditions": [condition(c) for c in r.when],
         "conclusions": facts(r.then),
         "strength": r.strength.label,
         "sources": _sources(r),
@@ -86,9 +84,15 @@ def rule(r: Rule, kb: KnowledgeBase | None = None) -> Json:
         out["replaces"] = r.replaces
     if r.replaced:
         out["replaced"] = list(r.replaced)
+    if r.stands_in_for is not None:
+        out["stands_in_for"] = condition(r.stands_in_for)
     if kb is not None:
         out["tensions"] = [t.id for t in kb.tensions_of(r.id)]
     return out
+
+
+def condition(c: Condition) -> Json:
+    return {"concept": c.concept, "states": list(c.states), "negated": c.negated, "text": str(c)}
 
 
 def rules(rs: Iterable[Rule], disabled: Iterable[Disabled] = (), kb: KnowledgeBase | None = None) -> list[Json]:
@@ -157,17 +161,39 @@ def justification(j: Justification) -> Json:
     return {"rule": j.rule.id, "file": j.rule.path, "premises": facts(j.premises)}
 
 
-def conflict_side(side: ConflictSide) -> Json:
+def conflict_side(side: ConflictSide, concept: str) -> Json:
     return {
         "state": side.state,
         "given": side.given,
         "added": not side.blocked,
-        "derivations": [justification(j) for j in side.justifications],
+        "derivations": [_marked(justification(j), j.rule, concept) for j in side.justifications],
     }
 
 
+def _marked(out: Json, rule: Rule, concept: str) -> Json:
+    """A derivation of a conflict side, marked when it is a rule set aside
+    because it stands in for the answer on that side's concept."""
+    if rule.stands_in_for is not None and rule.stands_in_for.concept == concept:
+        out["set_aside"] = True
+    return out
+
+
 def conflict(c: Conflict) -> Json:
-    return {"concept": c.concept, "sides": [conflict_side(s) for s in c.sides]}
+    return {"concept": c.concept, "sides": [conflict_side(s, c.concept) for s in c.sides]}
+
+
+def set_aside(s: SetAside) -> Json:
+    """A rule set aside: it only infers an answer the case gave."""
+    cond = s.rule.stands_in_for
+    assert cond is not None
+    return {
+        "rule": s.rule.id,
+        "file": s.rule.path,
+        "premises": facts(s.premises),
+        "stands_in_for": condition(cond),
+        "answer": {"concept": cond.concept, "states": list(s.answer)},
+        "contradicts": s.contradicts,
+    }
 
 
 def conclusion(case: Case, c: Conclusion) -> Json:
@@ -202,6 +228,7 @@ def _case(c: Case, concluded: tuple[Conclusion, ...]) -> Json:
         "answers": answers(c.answers, c.kb),
         "conclusions": [conclusion(c, each) for each in concluded],
         "conflicts": [conflict(x) for x in c.conflicts],
+        "set_aside": [set_aside(x) for x in c.set_aside],
     }
 
 
@@ -289,7 +316,7 @@ def _conflict_with_trees(c: Conflict, trees: tuple[SideTrees, ...], parts: list[
     for side, out in zip(trees, data["sides"], strict=True):
         if side.tree is None:
             out["trees"] = [
-                {"rule": r.id, "file": r.path, "premises": [node(p, parts, 1) for p in premises]}
+                _marked({"rule": r.id, "file": r.path, "premises": [node(p, parts, 1) for p in premises]}, r, c.concept)
                 for r, premises in side.blocked_routes
             ]
         else:
@@ -345,13 +372,17 @@ def why_not(w: WhyNot, kb: KnowledgeBase) -> Json:
 
 
 def _rule_check(check: RuleCheck, parts: list[ConditionCheck], level: int) -> Json:
-    return {
+    out: Json = {
         "rule": check.rule.id,
         "file": check.rule.path,
         "title": check.rule.title,
         "strength": check.rule.strength.label,
         "conditions": [_condition_check(c, parts, level) for c in check.conditions],
     }
+    if check.rule.stands_in_for is not None:
+        out["stands_in_for"] = condition(check.rule.stands_in_for)
+        out["set_aside"] = check.set_aside
+    return out
 
 
 def _condition_check(check: ConditionCheck, parts: list[ConditionCheck], level: int) -> Json:
@@ -411,6 +442,8 @@ def step(s: Step, agenda: bool = False) -> Json:
         "added": facts(s.added),
         "blocked": facts(s.blocked),
     }
+    if s.set_aside:
+        out["set_aside"] = True
     if agenda:
         out["agenda"] = [{"rule": r.id, "facts": facts(fs)} for r, fs in s.waiting]
     return out

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from .consultation import Summary
 from .errors import Problem, visible
 from .model import DERIVED_KINDS, Concept, Disabled, Kind, KnowledgeBase, Rule, Strength, Tension
-from .reasoning import Case, Conflict
+from .reasoning import Case, Conflict, ConflictSide
 
 if TYPE_CHECKING:  # the explanation modules are imported by the commands that explain
     from .check import Finding, Report
@@ -116,6 +116,9 @@ def case_text(summary: Summary) -> str:
         for met in summary.loops:
             name = visible(met.loop.title) if met.loop else "a loop"
             lines.append(f"Loop: these conclusions go round {name}: " + " -> ".join(str(f) for f in met.facts))
+    if summary.set_aside:
+        lines.append("")
+        lines.extend(set_aside_text(summary))
     if summary.tensions:
         lines.append("")
         lines.append("Where the sources differ (how, on a conclusion they touch, shows both sides)")
@@ -125,6 +128,25 @@ def case_text(summary: Summary) -> str:
         lines.append("")
         lines.extend(conflicts_text(kb, summary.conflicts))
     return "\n".join(lines)
+
+
+def set_aside_text(summary: Summary) -> list[str]:
+    """The rules set aside: each only infers an answer the case gave, so the
+    answer stands in its place and the rule adds nothing."""
+    lines = ["Set aside (each rule only infers an answer you gave; your answer counts instead)"]
+    for item in summary.set_aside:
+        rule = item.rule
+        cond = item.rule.stands_in_for
+        assert cond is not None
+        premises = " and ".join(str(p) for p in item.premises) or "nothing"
+        answer = f"{cond.concept}={','.join(item.answer)}"
+        lines.append(f"  {visible(rule.id)} [{rule.strength.label}]: {visible(rule.title)}{origin(rule)}")
+        lines.append(f"    it infers {visible(str(cond))} from {premises}")
+        if item.contradicts:
+            lines.append(f"    you answered {answer}, which it would contradict (see Conflicts): it adds nothing")
+        else:
+            lines.append(f"    you answered {answer}, which says it directly: it adds nothing")
+    return lines
 
 
 def _conclusions(summary: Summary) -> list[str]:
@@ -210,14 +232,25 @@ def conflicts_text(kb: KnowledgeBase, conflicts: Sequence[Conflict], width: int 
 def conflict_columns(kb: KnowledgeBase, conflict: Conflict, width: int = 100) -> list[str]:
     """One conflict with its sides side by side, each with its derivations."""
     columns = []
+    merged: list[tuple[list[str], ConflictSide]] = []
     for side in conflict.sides:
-        col = [f"{conflict.concept}={side.state}"]
+        # sides reached the same way (a rule set aside stands in for several states) share a column
+        if merged and not side.given and merged[-1][1][1:] == side[1:]:
+            merged[-1][0].append(side.state)
+        else:
+            merged.append(([side.state], side))
+    for states, side in merged:
+        col = [f"{conflict.concept}={' or '.join(states)}"]
         if side.given:
             col.append("your answer (never overridden)")
         else:
             col.append("not added: contradicts your answer" if side.blocked else "concluded")
             for just in side.justifications:
-                col.append(f"by {visible(just.rule.id)} [{just.rule.strength.label}]")
+                stand_in = just.rule.stands_in_for
+                aside = ""
+                if stand_in is not None and stand_in.concept == conflict.concept:
+                    aside = ", set aside: it stands in for your answer"
+                col.append(f"by {visible(just.rule.id)} [{just.rule.strength.label}]{aside}")
                 for p in just.premises:
                     col.append(f"  from {p}")
         columns.append(col)
@@ -448,6 +481,11 @@ def _checks_lines(
             elif cond.below:
                 lines.append(f"{indent}       why not:")
                 _checks_lines(cond.below, indent + "         ", lines, level + 1, parts)
+        if check.set_aside and rule.stands_in_for is not None:
+            lines.append(
+                f"{indent}  [set aside] it stands in for {visible(str(rule.stands_in_for))}, which you answered: "
+                "your answer counts instead, and the rule adds nothing"
+            )
 
 
 # ---------------------------------------------------------------------------
@@ -505,7 +543,10 @@ def trace(t: Trace, kb: KnowledgeBase | None = None) -> str:
             lines.append(f"  ==> {fact}")
         for fact in step.blocked:
             lines.append(f"  =x= {fact} (not added: contradicts your answer)")
-        if not step.added and not step.blocked:
+        if step.set_aside:
+            stand_in = step.rule.stands_in_for
+            lines.append(f"      (set aside: it stands in for {visible(str(stand_in))}, which you answered)")
+        elif not step.added and not step.blocked:
             lines.append("      (nothing new: already known)")
         if t.agenda:
             if step.waiting:
@@ -564,6 +605,8 @@ def rules_text(
             lines.append(f"  replaces  {nearest}" + "".join(f", which replaced {r}" for r in earlier))
         lines.append(f"  when  {'; '.join(visible(str(c)) for c in rule.when)}")
         lines.append(f"  then  {'; '.join(str(f) for f in rule.then)}")
+        if rule.stands_in_for is not None:
+            lines.append(f"  stands in for  {visible(str(rule.stands_in_for))} (set aside when that is answered)")
         for source in rule.sources:
             lines.append(f'  {visible(source.document)}: "{visible(source.quote)}"')
         for tension in tensions_of(rule.id) if tensions_of else ():

@@ -31,7 +31,7 @@ LOOKUPS = {
 }
 # the modules a renderer may import at run time, and what it may take from reasoning
 RENDERER_IMPORTS = {"model", "consultation", "reasoning", "answers", "errors"}
-REASONING_TYPES = {"Case", "Conflict", "ConflictSide", "Justification", "Step", "Support"}
+REASONING_TYPES = {"Case", "Conflict", "ConflictSide", "Justification", "SetAside", "Step", "Support"}
 
 
 def _tree(path: Path) -> ast.Module:
