@@ -38,7 +38,8 @@ class Labels:
     An assumption-based view of the rule graph (as in an ATMS): an answer's
     label is itself; a rule's conclusion gets every consistent union of one
     label per positive condition, which also records the facts its ``not``
-    conditions need absent. Candidates are checked by reasoning before they
+    conditions need absent (and, for a rule that stands in for a question,
+    every answer to that question). Candidates are checked by reasoning before they
     are offered, so the labels may promise more than holds, never less.
     """
 
@@ -64,6 +65,16 @@ class Labels:
             if not any(k.within(env) for k in kept):
                 kept.append(env)
         return kept[:MAX_ENVS]
+
+    def _unanswered(self, rule) -> frozenset[Fact]:
+        """A rule that stands in for a question adds something only while that
+        question is unanswered or answered with one of its states: every other
+        state must be absent."""
+        stand_in = rule.stands_in_for
+        if stand_in is None:
+            return frozenset()
+        states = self.kb.concepts[stand_in.concept].states
+        return frozenset(Fact(stand_in.concept, s) for s in states if s not in stand_in.states)
 
     @cached_property
     def table(self) -> dict[Fact, list[Env]]:
@@ -91,7 +102,8 @@ class Labels:
                 at = heapq.heappop(this_pass)
                 queued.discard(at)
                 rule = rules[at]
-                absent = Env(frozenset(), frozenset(f for c in rule.negative for f in c.facts()))
+                needs_absent = frozenset(f for c in rule.negative for f in c.facts()) | self._unanswered(rule)
+                absent = Env(frozenset(), needs_absent)
                 envs = [absent]
                 for cond in rule.positive:
                     options = [e for f in cond.facts() for e in label.get(f, ())]
@@ -228,6 +240,8 @@ def what_if(before: Case, after: Case, asked: tuple[str, ...] = ()) -> WhatIf:
             note = "it is one of your answers now"
         elif gone:
             note = ""
+        elif just.rule.set_aside_by(after.answers.given):
+            note = f"its rule stands in for {just.rule.stands_in_for}, which is answered otherwise now: set aside"
         elif any(fact.concept == c.concept for c in after.conflicts):
             note = "it now contradicts an answer"
         else:

@@ -299,7 +299,7 @@ def plan(kb: KnowledgeBase, budget: int = DEFAULT_BUDGET) -> Plan:
 SAME_ANSWERS = (
     "Answers to a question that every condition on it treats alike (each holds for all of them or for none) "
     "lead to the same conclusions, so one answer of each such kind stands for the rest; "
-    "a question that rules conclude is tried with every answer."
+    "a question that rules conclude, or that a rule stands in for, is tried with every answer."
 )
 APART = (
     " Questions that no rule connects, even through what is concluded from them, are tried apart "
@@ -370,8 +370,9 @@ def run(
             outcome = reasoner.reason(Answers(dict(sorted(case.items())), frozenset()))
             for firing in outcome.firings:
                 fired.add(firing[0].id)
-            for conflict in outcome.conflicts:
-                if _declared(conflict):
+            for found in outcome.conflicts:
+                conflict = _undeclared(found)
+                if conflict is None:
                     continue
                 key = (conflict.concept, tuple(side.state for side in conflict.sides))
                 size = sum(len(states) for states in case.values())
@@ -392,15 +393,23 @@ def run(
     return result(done, never, conflicts)
 
 
-def _declared(conflict: Conflict) -> bool:
-    """A conflict only with rules set aside because they stand in for the
-    answer: the rule file declared it (``stands_in_for``), so it is no finding."""
-    return all(
-        j.rule.stands_in_for is not None and j.rule.stands_in_for.concept == conflict.concept
-        for side in conflict.sides
-        if not side.given
-        for j in side.justifications
-    )
+def _undeclared(conflict: Conflict) -> Conflict | None:
+    """The conflict without the rules set aside because they stand in for the
+    answer (the rule file declared those: no finding), or None when nothing
+    else is left against the answer."""
+    concept = conflict.concept
+
+    def declared(rule) -> bool:
+        return rule.stands_in_for is not None and rule.stands_in_for.concept == concept
+
+    if not any(declared(j.rule) for side in conflict.sides for j in side.justifications):
+        return conflict
+    sides = []
+    for side in conflict.sides:
+        kept = tuple(j for j in side.justifications if not declared(j.rule))
+        if side.given or kept:
+            sides.append(side._replace(justifications=kept))
+    return conflict._replace(sides=tuple(sides)) if len(sides) > 1 else None
 
 
 __all__ = ["DEFAULT_BUDGET", "ConflictSeen", "Exhaustive", "Plan", "plan", "run"]

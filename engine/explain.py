@@ -494,7 +494,7 @@ def rule_checks(case: Case, fact: Fact) -> tuple[RuleCheck, ...]:
         return _Unmet(cond, _unmet_status(case, cond, concept.is_question), known)
 
     def stands_aside(rule: Rule) -> bool:
-        return rule.stands_in_for is not None and rule.stands_in_for.concept in case.answers.given
+        return rule.set_aside_by(case.answers.given)
 
     stack: list[_Rules | _Unmet] = [_Rules(fact)]
     result: tuple[RuleCheck, ...] = ()

@@ -492,7 +492,7 @@ def _rule(kb: KnowledgeBase, names: Names, rule: Rule) -> list[str]:
     if rule.stands_in_for is not None:
         lines.append(
             f"- **Stands in for:** {code(str(rule.stands_in_for))}: set aside, adding nothing, "
-            "when a case answers that question"
+            "when a case answers that question otherwise"
         )
     replaced = rule.replaced or ((rule.replaces,) if rule.replaces else ())
     if replaced:
@@ -504,7 +504,7 @@ def _rule(kb: KnowledgeBase, names: Names, rule: Rule) -> list[str]:
             lines.append(f'  - {code(source.document)}: "{text(source.quote)}"')
     else:
         lines.append("- **Sources:** none")
-    for tension in kb.tensions_of(rule.id):
+    for tension in sorted(kb.tensions_of(rule.id), key=lambda t: t.id):
         lines.append(f"- **Tension:** [{text(tension.title)}](#{names.tension_anchor(tension.id)})")
     if rule.examples:
         lines.append("- **Examples:**")

@@ -163,7 +163,7 @@ class Rule(NamedTuple):
     examples: tuple[Example, ...] = ()
     builtin: bool = True  # False for a rule from a --rules file
     # the answer this rule only infers (from intake, say, or symptoms): when
-    # the case answers that question, the rule is set aside and adds nothing
+    # the case answers that question otherwise, the rule is set aside and adds nothing
     stands_in_for: Condition | None = None
 
     @property
@@ -173,6 +173,14 @@ class Rule(NamedTuple):
     @property
     def negative(self) -> tuple[Condition, ...]:
         return tuple(c for c in self.when if c.negated)
+
+    def set_aside_by(self, given: Mapping[str, tuple[str, ...]]) -> bool:
+        """Whether answers (``given``: a question's states) set this rule aside:
+        it stands in for a question answered with none of its states."""
+        stand_in = self.stands_in_for
+        if stand_in is None or stand_in.concept not in given:
+            return False
+        return not set(stand_in.states) & set(given[stand_in.concept])
 
 
 class Disabled(NamedTuple):

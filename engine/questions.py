@@ -64,6 +64,8 @@ class Outlook:
     def reach(self, rule: Rule, potential=None) -> Strength | None:
         """The best strength ``rule`` could still give, or None if it can never fire."""
         potential = self.potential if potential is None else potential
+        if self.set_aside(rule):
+            return None
         known = self.case.known
         facts_of = self.kb.condition_facts
         reach = rule.strength
@@ -78,6 +80,10 @@ class Outlook:
             if best < reach:
                 reach = best
         return reach
+
+    def set_aside(self, rule: Rule) -> bool:
+        """A rule standing in for an answer the case gave: it adds nothing."""
+        return rule.set_aside_by(self.case.answers.given)
 
     def blocked(self, fact: Fact) -> bool:
         """A conclusion that can never be added: it contradicts an answer."""
@@ -174,7 +180,10 @@ def skipped(case: Case) -> list[Skipped]:
         reasons = []
         for rule in case.kb.rules_using(q.id):
             failing_cond = outlook.failing_condition(rule)
-            if failing_cond:
+            if outlook.set_aside(rule):
+                assert rule.stands_in_for is not None
+                reasons.append(f"{rule.id} stands in for {rule.stands_in_for}, which you answered otherwise")
+            elif failing_cond:
                 reasons.append(f"{rule.id} needs {failing_cond[0]} but {failing_cond[1]}")
             else:
                 reasons.append(f"{rule.id} adds nothing new or stronger")

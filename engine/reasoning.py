@@ -85,14 +85,12 @@ class Conflict(NamedTuple):
 
 
 class SetAside(NamedTuple):
-    """A firing of a rule that stands in for an answer the case gave (it
-    infers a status from intake, say): it adds nothing. ``contradicts``:
-    the answer is not one the rule stands in for, so the firing is also a
-    side of a conflict on that question."""
+    """A firing of a rule that stands in for an answer (it infers a status
+    from intake, say) when the case answers that question otherwise: it adds
+    nothing, and is a side of the conflict on that question."""
 
     justification: Justification
     answer: tuple[str, ...]  # the answered states of the question it stands in for
-    contradicts: bool
 
     @property
     def rule(self) -> Rule:
@@ -163,7 +161,7 @@ class Case:
                 tuple(added),
                 tuple(blocked),
                 waiting,
-                rule.stands_in_for is not None and rule.stands_in_for.concept in given,
+                rule.set_aside_by(given),
             )
             for index, (rule, matched, added, blocked, waiting) in enumerate(self.firings, 1)
         )
@@ -216,9 +214,8 @@ class Reasoner:
             just = _new(Justification, (rule, matched))
             added: list[Fact] = []
             stopped: list[Fact] = []
-            stand_in = rule.stands_in_for
-            if stand_in is not None and stand_in.concept in answered:
-                # the case answers what this rule only infers: the answer stands in its place
+            if rule.stands_in_for is not None and rule.set_aside_by(answered):
+                # the case answers what this rule only infers, otherwise: the answer stands
                 aside.append(just)
                 firings.append((rule, matched, added, stopped, waiting))
                 if len(firings) > limit:
@@ -299,16 +296,15 @@ def _assemble(
 
 
 def _set_aside(kb: KnowledgeBase, answers: Answers, aside: list[Justification]) -> tuple[SetAside, ...]:
-    """Each firing of a rule standing in for an answer, once, in rule order,
-    with the answer and whether the rule would contradict it."""
+    """Each firing of a rule set aside by an answer, once, in rule order, with
+    that answer."""
     if not aside:
         return ()
     out = []
     for just in sorted(set(aside), key=Justification.key):
         cond = just.rule.stands_in_for
         assert cond is not None
-        answer = answers.given[cond.concept]
-        out.append(SetAside(just, answer, not cond.holds({Fact(cond.concept, s) for s in answer})))
+        out.append(SetAside(just, answers.given[cond.concept]))
     return tuple(out)
 
 
@@ -420,13 +416,12 @@ def _conflicts(
 ) -> tuple[Conflict, ...]:
     """Each concept held, or reached, in states that cannot stand together.
 
-    A rule set aside against an answer it contradicts is a side of the
-    conflict on that question: one side for each state it stands in for,
-    kept out (``blocked``) like a conclusion that contradicts an answer."""
-    against = [s for s in set_aside if s.contradicts]
-    if against:
+    A rule set aside by an answer is a side of the conflict on that
+    question: one side for each state it stands in for, kept out
+    (``blocked``) like a conclusion that contradicts an answer."""
+    if set_aside:
         blocked = {fact: list(justs) for fact, justs in blocked.items()}
-        for item in against:
+        for item in set_aside:
             cond = item.rule.stands_in_for
             assert cond is not None
             for state in cond.states:

@@ -183,7 +183,7 @@ def conflict(c: Conflict) -> Json:
 
 
 def set_aside(s: SetAside) -> Json:
-    """A rule set aside: it only infers an answer the case gave."""
+    """A rule set aside: it only infers an answer the case gave otherwise."""
     cond = s.rule.stands_in_for
     assert cond is not None
     return {
@@ -192,7 +192,6 @@ def set_aside(s: SetAside) -> Json:
         "premises": facts(s.premises),
         "stands_in_for": condition(cond),
         "answer": {"concept": cond.concept, "states": list(s.answer)},
-        "contradicts": s.contradicts,
     }
 
 

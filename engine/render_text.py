@@ -131,9 +131,9 @@ def case_text(summary: Summary) -> str:
 
 
 def set_aside_text(summary: Summary) -> list[str]:
-    """The rules set aside: each only infers an answer the case gave, so the
-    answer stands in its place and the rule adds nothing."""
-    lines = ["Set aside (each rule only infers an answer you gave; your answer counts instead)"]
+    """The rules set aside: each only infers what a question would say, and
+    the case answers it otherwise, so the answer counts and the rule adds nothing."""
+    lines = ["Set aside (each rule only infers what you answered otherwise; your answer counts instead)"]
     for item in summary.set_aside:
         rule = item.rule
         cond = item.rule.stands_in_for
@@ -142,10 +142,7 @@ def set_aside_text(summary: Summary) -> list[str]:
         answer = f"{cond.concept}={','.join(item.answer)}"
         lines.append(f"  {visible(rule.id)} [{rule.strength.label}]: {visible(rule.title)}{origin(rule)}")
         lines.append(f"    it infers {visible(str(cond))} from {premises}")
-        if item.contradicts:
-            lines.append(f"    you answered {answer}, which it would contradict (see Conflicts): it adds nothing")
-        else:
-            lines.append(f"    you answered {answer}, which says it directly: it adds nothing")
+        lines.append(f"    you answered {answer}, which it would contradict (see Conflicts): it adds nothing")
     return lines
 
 
@@ -483,8 +480,8 @@ def _checks_lines(
                 _checks_lines(cond.below, indent + "         ", lines, level + 1, parts)
         if check.set_aside and rule.stands_in_for is not None:
             lines.append(
-                f"{indent}  [set aside] it stands in for {visible(str(rule.stands_in_for))}, which you answered: "
-                "your answer counts instead, and the rule adds nothing"
+                f"{indent}  [set aside] it stands in for {visible(str(rule.stands_in_for))}, "
+                "which you answered otherwise: your answer counts instead, and the rule adds nothing"
             )
 
 
@@ -545,7 +542,7 @@ def trace(t: Trace, kb: KnowledgeBase | None = None) -> str:
             lines.append(f"  =x= {fact} (not added: contradicts your answer)")
         if step.set_aside:
             stand_in = step.rule.stands_in_for
-            lines.append(f"      (set aside: it stands in for {visible(str(stand_in))}, which you answered)")
+            lines.append(f"      (set aside: it stands in for {visible(str(stand_in))}, which you answered otherwise)")
         elif not step.added and not step.blocked:
             lines.append("      (nothing new: already known)")
         if t.agenda:
@@ -606,7 +603,7 @@ def rules_text(
         lines.append(f"  when  {'; '.join(visible(str(c)) for c in rule.when)}")
         lines.append(f"  then  {'; '.join(str(f) for f in rule.then)}")
         if rule.stands_in_for is not None:
-            lines.append(f"  stands in for  {visible(str(rule.stands_in_for))} (set aside when that is answered)")
+            lines.append(f"  stands in for  {visible(str(rule.stands_in_for))} (set aside when answered otherwise)")
         for source in rule.sources:
             lines.append(f'  {visible(source.document)}: "{visible(source.quote)}"')
         for tension in tensions_of(rule.id) if tensions_of else ():

@@ -1,8 +1,9 @@
 """Rules that stand in for an answer (``stands_in_for``): a rule that only
 infers what a question would say (a status from intake, say) is set aside
-when the case answers that question. It adds nothing; when it would
-contradict the answer it is a side of the conflict on that question; and
-every explanation says why.
+when the case answers that question with none of the states it stands in
+for. It then adds nothing, it is a side of the conflict on that question,
+and every explanation says why. Answered with one of its states, it fires
+as any rule: the answer confirms what it infers.
 
 The engine is tested on a small knowledge base of its own (domain-blind);
 the built-in knowledge base's use of the key is tested at the end.
@@ -14,8 +15,10 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from test_json_schema import assert_valid
 
+from cofactor.cli import cli
 from cofactor.engine import KnowledgeBaseError, kbcache, load
 from cofactor.engine import render_json as rj
 from cofactor.engine import render_text as rt
@@ -205,9 +208,9 @@ def test_answered_otherwise_it_adds_nothing_and_is_a_conflict(reasoner):
     case = reason(reasoner, diet="poor", supplement="yes", level="normal")
     assert not case.holds(Fact("risk", "raised"))
     assert not case.holds(Fact("suspected", "yes"))
-    assert [(s.rule.id, s.answer, s.contradicts) for s in case.set_aside] == [
-        ("t.poor-diet-risk", ("normal",), True),
-        ("t.poor-diet-suspected", ("normal",), True),
+    assert [(s.rule.id, s.answer) for s in case.set_aside] == [
+        ("t.poor-diet-risk", ("normal",)),
+        ("t.poor-diet-suspected", ("normal",)),
     ]
     (conflict,) = case.conflicts
     assert conflict.concept == "level"
@@ -217,14 +220,23 @@ def test_answered_otherwise_it_adds_nothing_and_is_a_conflict(reasoner):
     assert {j.rule.id for j in sides["low"].justifications} == {"t.poor-diet-risk", "t.poor-diet-suspected"}
 
 
-def test_answered_alike_it_adds_nothing_and_no_conflict(reasoner):
+def test_answered_alike_it_fires_as_any_rule(reasoner):
     case = reason(reasoner, diet="poor", supplement="yes", level="low")
-    # the risk holds, but through the rule that reads the answer, not the stand-in
     support = case.support[Fact("risk", "raised")]
-    assert [j.rule.id for j in support.justifications] == ["t.low-level-risk"]
-    assert not case.holds(Fact("suspected", "yes"))
-    assert [s.contradicts for s in case.set_aside] == [False, False]
+    assert [j.rule.id for j in support.justifications] == ["t.low-level-risk", "t.poor-diet-risk"]
+    assert case.holds(Fact("suspected", "yes"))
+    assert case.set_aside == ()
     assert case.conflicts == ()
+    assert not any(step.set_aside for step in case.steps)
+
+
+def test_a_question_only_stand_ins_read_is_not_asked_once_they_are_set_aside(reasoner):
+    from cofactor.engine.questions import SkipReason, skipped
+
+    answered = {s.concept.id: s for s in skipped(reason(reasoner, level="normal"))}
+    assert answered["diet"].reason == SkipReason.NO_LONGER_MATTERS
+    assert "t.poor-diet-risk stands in for level = low, which you answered otherwise" in answered["diet"].detail
+    assert "diet" not in {s.concept.id for s in skipped(reason(reasoner, supplement="yes"))}
 
 
 def test_the_trace_marks_the_firing_set_aside(reasoner):
@@ -232,7 +244,7 @@ def test_the_trace_marks_the_firing_set_aside(reasoner):
     steps = {s.rule.id: s for s in case.steps}
     assert steps["t.poor-diet-risk"].set_aside and steps["t.poor-diet-risk"].added == ()
     text = rt.trace(trace(case))
-    assert "(set aside: it stands in for level = low, which you answered)" in text
+    assert "(set aside: it stands in for level = low, which you answered otherwise)" in text
     data = rj.trace(trace(case), case.kb)
     marked = sorted(s["rule"] for s in data["steps"] if s.get("set_aside"))
     assert marked == ["t.poor-diet-risk", "t.poor-diet-suspected"]
@@ -246,15 +258,14 @@ def test_the_trace_marks_the_firing_set_aside(reasoner):
 
 def test_the_consultation_says_why_in_text(reasoner):
     text = rt.consultation(summarize(reason(reasoner, diet="poor", supplement="yes", level="normal")), asked=False)
-    assert "Set aside (each rule only infers an answer you gave; your answer counts instead)" in text
+    assert "Set aside (each rule only infers what you answered otherwise; your answer counts instead)" in text
     assert "  t.poor-diet-risk [likely]: A poor diet with the supplement raises the risk" in text
     assert "    it infers level = low from diet=poor and supplement=yes" in text
     assert "    you answered level=normal, which it would contradict (see Conflicts): it adds nothing" in text
     assert "Conflict: Level (level)" in text
     assert "by t.poor-diet-risk [likely], set aside: it stands in for your answer" in " ".join(text.split())
     agreeing = rt.consultation(summarize(reason(reasoner, diet="poor", level="low")), asked=False)
-    assert "    you answered level=low, which says it directly: it adds nothing" in agreeing
-    assert "Conflict" not in agreeing
+    assert "Set aside" not in agreeing and "Conflict" not in agreeing
 
 
 def test_the_consultation_says_why_in_json(reasoner):
@@ -267,7 +278,6 @@ def test_the_consultation_says_why_in_json(reasoner):
         "premises": [{"concept": "diet", "state": "poor"}, {"concept": "supplement", "state": "yes"}],
         "stands_in_for": {"concept": "level", "states": ["low"], "negated": False, "text": "level = low"},
         "answer": {"concept": "level", "states": ["normal"]},
-        "contradicts": True,
     }
     (conflict,) = data["conflicts"]
     low = next(s for s in conflict["sides"] if s["state"] == "low")
@@ -280,11 +290,21 @@ def test_why_not_names_the_rule_set_aside(reasoner):
     assert checks["t.poor-diet-risk"].set_aside
     assert all(c.holds for c in checks["t.poor-diet-risk"].conditions)
     assert not checks["t.low-level-risk"].set_aside
+    alike = reason(reasoner, diet="poor", level="low")
+    assert not any(c.set_aside for c in rule_checks(alike, Fact("suspected", "yes")))
+
+
+def test_why_not_offers_leaving_the_question_unanswered(reasoner):
+    from cofactor.engine.counterfactual import smallest_changes
+
+    case = reason(reasoner, diet="poor", level="normal")
+    changes = smallest_changes(reasoner, case, Fact("suspected", "yes"))
+    assert [[str(c) for c in option] for option in changes] == [["level=unknown (instead of normal)"]]
 
 
 def test_rules_lists_the_key(small):
     text = rt.rules_text(small.rules)
-    assert "  stands in for  level = low (set aside when that is answered)" in text
+    assert "  stands in for  level = low (set aside when answered otherwise)" in text
     data = rj.rules(small.rules)
     assert next(r for r in data if r["id"] == "t.poor-diet-risk")["stands_in_for"]["text"] == "level = low"
     assert "stands_in_for" not in next(r for r in data if r["id"] == "t.low-level-risk")
@@ -312,3 +332,33 @@ def test_the_exhaustive_run_reports_real_conflicts_not_declared_ones(tmp_path):
     assert [(c.concept, c.states, c.rules) for c in run.conflicts] == [
         ("level", ("low", "high"), ("t.high-level-suspected-not",))
     ]
+
+
+# ---------------------------------------------------------------------------
+# The built-in knowledge base (issue 11: intake is not status)
+# ---------------------------------------------------------------------------
+
+ACCEPTANCE = [
+    "consult",
+    "--no-input",
+    "-a",
+    "calcium_supplement=yes",
+    "-a",
+    "magnesium_status=adequate",
+    "-a",
+    "magnesium_rich_foods=rarely",
+]
+
+
+def test_the_issue_case_concludes_no_soft_tissue_risk_and_says_why():
+    result = CliRunner().invoke(cli, ACCEPTANCE)
+    assert result.exit_code == 0, result.output
+    assert "Soft-tissue calcification risk" not in result.output.split("Set aside")[0]
+    assert "calc.calcium-supplement-low-magnesium-diet-soft-tissue [likely]" in result.output
+    assert "you answered magnesium_status=adequate, which it would contradict" in result.output
+    low = [a if a != "magnesium_status=adequate" else "magnesium_status=low" for a in ACCEPTANCE]
+    assert "Set aside" not in CliRunner().invoke(cli, low).output
+    data = json.loads(CliRunner().invoke(cli, [*ACCEPTANCE, "--json"]).output)
+    assert not [c for c in data["conclusions"] if c["concept"] == "soft_tissue_calcification_risk"]
+    assert "calc.calcium-supplement-low-magnesium-diet-soft-tissue" in {s["rule"] for s in data["set_aside"]}
+    assert "magnesium_status" in {c["concept"] for c in data["conflicts"]}
