@@ -114,8 +114,12 @@ def answers_block(*lines: str) -> str:
     return "Answers\n" + "".join(f"  {line}\n" for line in lines)
 
 
-# Everything but the symptom question, so that one question is asked.
-ALL_BUT_SYMPTOM = ALL_ANSWERED[:-2]
+# Everything but the symptom question, so that one question is asked. Magnesium
+# status is answered unknown: answered adequate, the symptom rules (which only
+# stand in for a low status) would be set aside and the question no longer
+# matter (issue 11).
+ALL_BUT_SYMPTOM = ["-a", "magnesium_status=unknown", *ALL_ANSWERED[2:-2]]
+assert ALL_ANSWERED[1].startswith("magnesium_status=")
 assert ALL_ANSWERED[-1].startswith("symptom=")
 
 
@@ -155,7 +159,7 @@ def test_asks_in_order_only_what_matters_then_concludes(invoke):
         + "\nConclusions\n  Mechanisms\n    1. "
     )
     assert out.index("\n  Outcomes\n") < out.index("\n  Advice\n") < out.index("\nNot asked\n")
-    assert "\n   24. Blood calcium: low  [likely]\n" in out
+    assert "\n   30. Blood calcium: low  [likely]\n" in out
     # the questions whose answers could no longer change anything are reported, in
     # the knowledge base's order, and the disclaimer ends the output
     not_asked = out.split("\nNot asked\n")[1]
@@ -209,17 +213,14 @@ def test_a_question_that_no_longer_matters_is_skipped_and_reported(invoke):
         "magnesium_status=high",
         "-a",
         "magnesium_rich_foods=often",
-        input="standard\nfatigue\n",
+        input="standard\n",
     )
-    assert result.stderr == "".join(
-        [asked(1, "vitamin_d_supplement"), typed("standard"), asked(2, "symptom"), typed("fatigue")]
-    )
+    assert result.stderr == "".join([asked(1, "vitamin_d_supplement"), typed("standard")])
     data = json.loads(result.stdout)
     assert data["answers"] == {
         "magnesium_status": "high",
         "magnesium_rich_foods": "often",
         "vitamin_d_supplement": "standard",
-        "symptom": ["fatigue"],
     }
     skipped = {s["concept"]: s for s in data["not_asked"]}
     assert list(skipped) == [
@@ -228,6 +229,7 @@ def test_a_question_that_no_longer_matters_is_skipped_and_reported(invoke):
         "calcium_supplement",
         "weight_status",
         "sun_exposure",
+        "symptom",
     ]
     assert skipped["calcium_intake"] == {
         "concept": "calcium_intake",
@@ -240,6 +242,15 @@ def test_a_question_that_no_longer_matters_is_skipped_and_reported(invoke):
     # magnesium its one rule cannot fire: not asked either
     assert skipped["weight_status"]["reason"] == "no longer matters"
     assert skipped["weight_status"]["detail"].endswith("but you answered magnesium_status=high")
+    # the symptom rules only stand in for a low magnesium status: answered high, they are set aside (issue 11)
+    assert skipped["symptom"] == {
+        "concept": "symptom",
+        "reason": "no longer matters",
+        "detail": "no rule using it can still change a conclusion: diet.early-symptoms-suggest-deficiency stands in "
+        "for magnesium_status in [low, severely_low], which you answered otherwise; "
+        "diet.later-symptoms-suggest-deficiency stands in for magnesium_status in [low, severely_low], "
+        "which you answered otherwise",
+    }
 
 
 def test_ask_if_skips_questions_that_do_not_apply(invoke):
@@ -250,16 +261,16 @@ def test_ask_if_skips_questions_that_do_not_apply(invoke):
         "magnesium_status=adequate",
         "-a",
         "vitamin_d_supplement=none",
-        input="often\nadequate\nnone\n",
+        input="often\nadequate\n",
     )
+    # the symptom question is not asked either: its rules only stand in for a low
+    # magnesium status, answered otherwise here, so they are set aside (issue 11)
     assert result.stderr == "".join(
         [
             asked(1, "magnesium_rich_foods"),
             typed("often"),
             asked(2, "sun_exposure"),
             typed("adequate"),
-            asked(3, "symptom"),
-            typed("none"),
         ]
     )
     skipped = {s["concept"]: s for s in json.loads(result.stdout)["not_asked"]}
@@ -312,7 +323,7 @@ def test_flags_are_not_asked_again(invoke):
         )
         + "\nConclusions\n"
     )
-    assert "\n   17. Blood calcium: low  [established]\n" in result.stdout
+    assert "\n   22. Blood calcium: low  [established]\n" in result.stdout
     not_asked = result.stdout.split("\nNot asked\n")[1].split("\n\n")[0].splitlines()
     assert [line.split(" (", 1)[0] for line in not_asked] == [
         "  calcium_intake: no longer matters",
@@ -345,7 +356,7 @@ def test_help_why_and_an_invalid_answer_then_a_number(invoke):
     # help: the question's help text, then its options again
     assert before_why == asked(1, "magnesium_status") + typed("help") + MAGNESIUM_HELP + options("magnesium_status")
     # why: the rules the answer feeds, each with its quote
-    assert why.startswith("[why 1] Your answer to magnesium_status is needed by 14 rules:\n")
+    assert why.startswith("[why 1] Your answer to magnesium_status is needed by 19 rules:\n")
     assert (
         "  - if magnesium_status = severely_low then PTH secretion: impaired"
         "  [pth.severe-deficiency-impairs-secretion, established]\n"
@@ -427,7 +438,7 @@ sources = [{ document = "mg-calcium", quote = "Magnesium is essential for activa
 SUN_EXPOSURE_WHY = [
     "[why 1] Your answer to sun_exposure is needed by 2 rules:\n"
     "  - if sun_exposure = low and vitamin_d_supplement = none then Vitamin D status: low"
-    "  [vitd.little-sun-no-supplement-low-status, likely]\n"
+    "  [vitd.little-sun-no-supplement-low-status, possible]\n"
     '      "getting natural sunlight is the primary source of vitamin D synthesis for most people." (mg-vitamin-d)\n'
     "  - if vitamin_d_status = low and sun_exposure = low then Get consistent, moderate sun exposure: recommended"
     "  [advice.low-vitamin-d-little-sun-get-sun, likely]\n"
@@ -453,15 +464,20 @@ SUN_EXPOSURE_WHY = [
 
 
 def test_why_again_and_again_climbs_to_the_top_and_says_so(invoke):
+    # magnesium status unknown (not high, whose disrupted PTH regulation already
+    # recommends consulting, so the last level would be left out as decided, and which
+    # sets aside the symptom rules that stand in for a low status, so the symptom
+    # question would not be asked); foods sometimes, so the symptom rules still lead
+    # further (issue 11)
     result = invoke(
         "consult",
         "--json",
         "-a",
         "vitamin_d_supplement=none",
         "-a",
-        "magnesium_status=high",
+        "magnesium_status=unknown",
         "-a",
-        "magnesium_rich_foods=often",
+        "magnesium_rich_foods=sometimes",
         input="why\n" * 6 + "low\nnone\n",
     )
     assert result.stderr == "".join(
@@ -477,15 +493,16 @@ def test_why_again_and_again_climbs_to_the_top_and_says_so(invoke):
 
 
 def test_why_starts_again_at_the_next_question(invoke):
+    # the answers of the test above: the symptom question is still asked after sun_exposure
     result = invoke(
         "consult",
         "--json",
         "-a",
         "vitamin_d_supplement=none",
         "-a",
-        "magnesium_status=high",
+        "magnesium_status=unknown",
         "-a",
-        "magnesium_rich_foods=often",
+        "magnesium_rich_foods=sometimes",
         input="why\nwhy\nlow\nwhy\nnone\n",
     )
     question_2 = result.stderr.split(asked(2, "symptom"))[1]
@@ -505,7 +522,7 @@ def test_why_climbs_one_step_at_a_time_to_the_loop(invoke):
     levels = _why_levels(until_end_of_input(result.stderr).removesuffix("> "))
     assert len(levels) == 7
     assert [level.splitlines()[0] for level in levels] == [
-        "[why 1] Your answer to magnesium_status is needed by 23 rules:",
+        "[why 1] Your answer to magnesium_status is needed by 29 rules:",
         *[f"[why {n}] because what those rules conclude leads further:" for n in range(2, 7)],
         WHY_TOP.strip(),
     ]
@@ -554,29 +571,45 @@ def test_why_leaves_out_rules_already_decided(invoke):
     # with no vitamin D supplement, the supplement rules are blocked: why does not list them
     result = invoke("consult", "-a", "vitamin_d_supplement=none", input="why\n", expect=130)
     [why] = _why_levels(until_end_of_input(result.stderr).removesuffix("> "))
-    assert why.startswith("[why 1] Your answer to magnesium_status is needed by 17 rules:\n")
+    assert why.startswith("[why 1] Your answer to magnesium_status is needed by 22 rules:\n")
     assert "vitd.supplement-less-effective-without-magnesium" not in why
     assert "advice.vitamin-d-supplement-low-magnesium-check" not in why
     assert "[vitd.low-magnesium-impairs-hepatic-hydroxylation, established]\n" in why
     assert why.endswith(WHY_AGAIN)
 
 
-# the tension between the sources that the PTH rules are in, as how shows it after a tree
+# the tensions between the sources that the PTH rules are in, as how shows them after a tree
 PTH_TENSION = (
+    "\n"
+    "Tension: Magnesium needed for PTH, or magnesium suppressing PTH [magnesium-needed-for-pth-or-suppressing-pth]\n"
+    "  the sources differ: mg-calcium says magnesium is required to make and release PTH, so low magnesium impairs"
+    " PTH; and that magnesium suppresses PTH, so low magnesium leaves PTH unsuppressed\n"
+    '  mg-calcium: "Magnesium is required for the synthesis and release of parathyroid hormone (PTH), which regulates'
+    ' blood calcium levels; a deficiency can impair PTH function."\n'
+    '  mg-calcium: "and suppresses PTH, which can release calcium into soft tissues."\n'
+    '  mg-vitamin-d: "If magnesium levels are deficient, the body cannot produce or secrete PTH effectively"\n'
+    "  rules: pth.deficiency-impairs-secretion, calc.low-magnesium-lifts-pth-suppression,"
+    " calc.unsuppressed-pth-soft-tissue-risk\n"
     "\n"
     "Tension: Severe or any magnesium deficiency impairing PTH [pth-severe-or-any-deficiency]\n"
     "  the sources differ: mg-calcium ties impaired PTH to severe deficiency; mg-vitamin-d to any deficiency\n"
     '  mg-calcium: "Severe magnesium deficiency impairs PTH production and release"\n'
     '  mg-vitamin-d: "If magnesium levels are deficient, the body cannot produce or secrete PTH effectively"\n'
-    "  rules: pth.severe-deficiency-impairs-secretion, pth.chronic-deficiency-impairs-secretion\n"
+    "  rules: pth.severe-deficiency-impairs-secretion, pth.chronic-deficiency-impairs-secretion,"
+    " pth.deficiency-impairs-secretion\n"
 )
+# both routes hold with severely low magnesium: any deficiency (likely) and severe (established)
 PTH_SECRETION_TREE = (
     "pth_secretion=impaired  (PTH secretion: impaired)  [established]\n"
+    "├─ by rule pth.deficiency-impairs-secretion [likely]: A magnesium deficiency can impair PTH secretion\n"
+    '│     "Magnesium is required for the synthesis and release of parathyroid hormone (PTH), which\n'
+    '│      regulates blood calcium levels; a deficiency can impair PTH function." (mg-calcium)\n'
+    '│     "If magnesium levels are deficient, the body cannot produce or secrete PTH effectively"\n'
+    "│      (mg-vitamin-d)\n"
+    "│  └─ magnesium_status=severely_low  [your answer]\n"
     "└─ by rule pth.severe-deficiency-impairs-secretion [established]: Severe magnesium deficiency impairs PTH"
     " secretion\n"
     '      "Severe magnesium deficiency impairs PTH production and release" (mg-calcium)\n'
-    '      "If magnesium levels are deficient, the body cannot produce or secrete PTH effectively"\n'
-    "       (mg-vitamin-d)\n"
     "   └─ magnesium_status=severely_low  [your answer]\n" + PTH_TENSION
 )
 
@@ -933,20 +966,22 @@ def test_explain_why_not_and_what_if_after_the_conclusions(invoke):
 
 
 def test_explain_why_not_in_the_consultation(invoke):
-    low = [
+    # adequate magnesium: since any deficiency impairs PTH (issue 11), a low status
+    # would already conclude low blood calcium
+    adequate = [
         "-a",
-        "magnesium_status=low",
-        "-a",
-        "magnesium_deficiency_chronic=no",
+        "magnesium_status=adequate",
         *ALL_BUT_SYMPTOM[2:],
         "-a",
         "symptom=none",
     ]
-    result = invoke("consult", *low, input="why-not blood_calcium=low\nq\n")
+    result = invoke("consult", *adequate, input="why-not blood_calcium=low\nq\n")
     assert result.stderr == EXPLAIN_START + explain_typed("why-not blood_calcium=low") + explain_typed("q")
-    why_not = invoke("why-not", "blood_calcium=low", *low).stdout
+    why_not = invoke("why-not", "blood_calcium=low", *adequate).stdout
     assert why_not.startswith("blood_calcium=low (Blood calcium: low) was not concluded from these answers.\n")
-    assert "\n  - magnesium_status=severely_low (instead of low)\n" in why_not
+    assert (
+        "\n  - magnesium_status=low (instead of adequate)\n  - magnesium_status=severely_low (instead of adequate)\n"
+    ) in why_not
     assert _explained(result.stdout) == "\n" + why_not
 
 
@@ -969,7 +1004,7 @@ def test_explain_rejects_a_bad_choice_and_goes_on(invoke):
     err = result.stderr
     before, misspelt = err.split(explain_typed("bloodcalcium=low"))
     misspelt, after = misspelt.split(explain_typed("what-if"))
-    assert before == EXPLAIN_START + explain_typed("999") + "There is no conclusion 999; choose 1 to 22.\n"
+    assert before == EXPLAIN_START + explain_typed("999") + "There is no conclusion 999; choose 1 to 27.\n"
     assert misspelt.startswith("unknown concept 'bloodcalcium'; did you mean 'blood_calcium'? Allowed: ")
     assert misspelt.count("\n") == 1
     assert after == "".join(
@@ -1022,7 +1057,7 @@ def test_explain_errors_are_styled_on_a_terminal(invoke, monkeypatch):
         [
             EXPLAIN_START,
             explain_typed("999"),
-            f"{YELLOW}There is no conclusion 999; choose 1 to 22.{RESET}\n",
+            f"{YELLOW}There is no conclusion 999; choose 1 to 27.{RESET}\n",
             explain_typed("what-if"),
             f"{RED}what-if needs at least one CONCEPT=STATE{RESET}\n",
             explain_typed("q"),
@@ -1042,7 +1077,7 @@ def test_ctrl_c_at_the_explain_prompt_keeps_the_conclusions(runner, monkeypatch)
     result = runner.invoke(cli, ["consult", *SEVERE])
     assert result.exit_code == 130, result.output
     assert result.stderr == EXPLAIN_START + "Error: interrupted (the conclusions above stand).\n"
-    assert "\n   17. Blood calcium: low  [established]\n" in result.stdout
+    assert "\n   22. Blood calcium: low  [established]\n" in result.stdout
     assert result.stdout.endswith(DISCLAIMER + "\n")
 
 

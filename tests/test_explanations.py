@@ -9,20 +9,27 @@ from conftest import facts_of
 # --- why-not ---------------------------------------------------------------------
 
 
+# Since any deficiency impairs PTH (issue 11), a low magnesium status concludes low
+# blood calcium: the why-not tests below answer adequate, which blocks every PTH route.
+
+
 def test_why_not_points_at_the_pth_step_and_the_answer_that_would_make_it_hold(invoke):
-    out = invoke("why-not", "blood_calcium=low", "-a", "magnesium_status=low").stdout
+    out = invoke("why-not", "blood_calcium=low", "-a", "magnesium_status=adequate").stdout
     assert "blood_calcium=low (Blood calcium: low) was not concluded" in out
     assert "[NO] functional_hypoparathyroidism = present: not concluded" in out
     assert "[NO] pth_secretion = impaired: not concluded" in out  # blocked two steps up
-    assert "[NO] magnesium_status = severely_low: answered otherwise (you answered low)" in out
+    assert "[NO] magnesium_status = severely_low: answered otherwise (you answered adequate)" in out
+    assert "[NO] magnesium_status in [low, severely_low]: answered otherwise (you answered adequate)" in out
     assert "[NO] magnesium_deficiency_chronic = yes: not answered" in out
     changes = out.split("The smallest change of answers that would make it hold:")[1]
-    assert "magnesium_status=severely_low (instead of low)" in changes
-    assert "magnesium_deficiency_chronic=yes (not answered now)" in changes
+    assert "magnesium_status=low (instead of adequate)" in changes
+    assert "magnesium_status=severely_low (instead of adequate)" in changes
+    # the chronic route needs a deficiency too: answering the chronic question alone is not enough
+    assert "magnesium_deficiency_chronic" not in changes
 
 
 def test_why_not_json(invoke_json):
-    data = invoke_json("why-not", "blood_calcium=low", "-a", "magnesium_status=low")
+    data = invoke_json("why-not", "blood_calcium=low", "-a", "magnesium_status=adequate")
     assert data["concluded"] is False
     [rule] = data["rules"]
     assert rule["rule"] == "pth.functional-hypoparathyroidism-lowers-blood-calcium"
@@ -32,19 +39,17 @@ def test_why_not_json(invoke_json):
     pth = step["conditions"][0]
     assert pth["status"] == "not_concluded"
     below = {r["rule"]: r for r in pth["why_not"]}
+    adequate = [{"concept": "magnesium_status", "state": "adequate"}]
     severe = below["pth.severe-deficiency-impairs-secretion"]["conditions"][0]
-    assert severe["status"] == "answered_otherwise" and severe["known"] == [
-        {"concept": "magnesium_status", "state": "low"}
-    ]
+    assert severe["status"] == "answered_otherwise" and severe["known"] == adequate
+    [any_deficiency] = below["pth.deficiency-impairs-secretion"]["conditions"]
+    assert any_deficiency["status"] == "answered_otherwise" and any_deficiency["known"] == adequate
     chronic = below["pth.chronic-deficiency-impairs-secretion"]["conditions"]
-    assert [c["status"] for c in chronic] == ["holds", "not_answered"]
-    assert {"concept": "magnesium_status", "states": ["severely_low"], "was": ["low"]} in [
-        option[0] for option in data["smallest_changes"]
+    assert [c["status"] for c in chronic] == ["answered_otherwise", "not_answered"]
+    assert data["smallest_changes"] == [
+        [{"concept": "magnesium_status", "states": ["low"], "was": ["adequate"]}],
+        [{"concept": "magnesium_status", "states": ["severely_low"], "was": ["adequate"]}],
     ]
-    assert {"concept": "magnesium_deficiency_chronic", "states": ["yes"], "was": None} in [
-        option[0] for option in data["smallest_changes"]
-    ]
-    assert all(len(option) == 1 for option in data["smallest_changes"])
 
 
 def test_why_not_distinguishes_not_answered_from_answered_otherwise(invoke_json):
@@ -73,6 +78,7 @@ def test_why_not_when_no_answer_could_make_it_hold(invoke):
     # changing the answer itself would
     assert (
         "\nThe smallest change of answers that would make it hold:\n"
+        "  - magnesium_status=low (instead of adequate)\n"
         "  - magnesium_status=severely_low (instead of adequate)\n\n"
     ) in out
     out = invoke("why-not", "magnesium_status=high").stdout
@@ -117,21 +123,36 @@ def test_why_not_meets_the_loop_and_stops(invoke):
 
 
 def test_what_if_gains_and_loses_with_the_rule_that_made_the_difference(invoke):
-    out = invoke("what-if", "-a", "magnesium_status=low", "--change", "magnesium_status=high").stdout
-    gained, lost = out.split("Gained")[1].split("Lost")
-    assert "PTH regulation of blood calcium: disrupted" in gained
-    assert "by pth.high-magnesium-disrupts-regulation using magnesium_status=high" in gained
+    # low magnesium already disrupts PTH regulation through impaired PTH secretion (issue 11),
+    # so high magnesium only strengthens that; little sun is what brings a gain here
+    out = invoke(
+        "what-if",
+        "-a",
+        "magnesium_status=low",
+        "-a",
+        "vitamin_d_supplement=none",
+        "--change",
+        "magnesium_status=high",
+        "--change",
+        "sun_exposure=low",
+    ).stdout
+    gained, rest = out.split("Gained")[1].split("Lost")
+    lost, changed = rest.split("Strength changed")
+    assert "Vitamin D status: low" in gained
+    assert "by vitd.little-sun-no-supplement-low-status using sun_exposure=low" in gained
     assert "Vitamin D activation: impaired" in lost
     assert "magnesium_status=low no longer holds" in lost
+    assert "~ PTH regulation of blood calcium: disrupted: likely -> established" in changed
 
 
 def test_what_if_json(invoke_json):
-    data = invoke_json("what-if", "-a", "magnesium_status=low", "--change", "magnesium_status=severely_low")
+    # from adequate: from low, severely low only strengthens the PTH route (issue 11)
+    data = invoke_json("what-if", "-a", "magnesium_status=adequate", "--change", "magnesium_status=severely_low")
     gained = {g["concept"]: g for g in data["gained"]}
     assert gained["blood_calcium"]["rule"] == "pth.functional-hypoparathyroidism-lowers-blood-calcium"
     assert gained["pth_secretion"]["premises"] == [{"concept": "magnesium_status", "state": "severely_low"}]
     assert data["lost"] == []
-    assert data["before"]["answers"] == {"magnesium_status": "low"}
+    assert data["before"]["answers"] == {"magnesium_status": "adequate"}
     assert data["after"]["answers"] == {"magnesium_status": "severely_low"}
 
 
@@ -168,12 +189,17 @@ def test_trace_shows_firings_in_order_with_matched_and_added_facts(invoke):
     lines = out.splitlines()
     fires = [line for line in lines if line.startswith("FIRE")]
     assert len(fires) > 10
-    pth = next(i for i, line in enumerate(lines) if "pth.severe-deficiency-impairs-secretion" in line)
+    # any deficiency impairs PTH (issue 11): that rule fires first and adds the fact
+    pth = next(i for i, line in enumerate(lines) if "pth.deficiency-impairs-secretion" in line)
     assert lines[pth].endswith(": magnesium_status=severely_low")
     assert lines[pth + 1].strip() == "==> pth_secretion=impaired"
+    # the severe rule, firing later on the same answer, adds nothing new
+    severe = next(i for i, line in enumerate(lines) if "pth.severe-deficiency-impairs-secretion" in line)
+    assert lines[severe].endswith(": magnesium_status=severely_low")
+    assert lines[severe + 1].strip() == "(nothing new: already known)"
     order = [line.split()[2] for line in fires]
     # a rule fires only after the facts it matched were added
-    assert order.index("pth.severe-deficiency-impairs-secretion") < order.index(
+    assert order.index("pth.deficiency-impairs-secretion") < order.index(
         "pth.impaired-secretion-functional-hypoparathyroidism"
     )
 
@@ -235,12 +261,40 @@ def test_how_shows_each_links_strength_and_the_weakest(invoke):
 CONFLICT = ["-a", "magnesium_status=adequate", "-a", "calcium_intake=high", "-a", "magnesium_rich_foods=rarely"]
 
 
+# The foods rarely eaten also stand in for magnesium status (issue 11): with adequate
+# magnesium answered, those rules are set aside and are sides of the conflict as well,
+# for both states they stand in for.
+SET_ASIDE_RULES = [
+    "diet.few-magnesium-rich-foods-compromise-calcium-metabolism",
+    "diet.few-magnesium-rich-foods-suggest-deficiency",
+]
+
+
 def test_conflict_side_by_side_in_consult(invoke):
     out = invoke("consult", "--no-input", *CONFLICT).stdout
     block = out.split("Conflict: Magnesium status (magnesium_status)")[1]
     header = block.splitlines()[1]
-    assert "magnesium_status=low" in header and "magnesium_status=adequate" in header  # one row, two columns
-    assert "loop.reduced-magnesium-absorption-lowers-" in block and "your answer (never overridden)" in block
+    # one row, three columns
+    assert header.split() == ["magnesium_status=severely_low", "magnesium_status=low", "magnesium_status=adequate"]
+    assert "loop.reduced-magnesium-" in block and "absorption-lowers-magnesium" in block
+    assert "your answer (never overridden)" in block
+    # each set-aside rule, in both columns of the states it stands in for
+    rows = block.split("\n\n")[0].splitlines()[1:]
+    starts = [header.index(f"magnesium_status={state}") for state in ("severely_low", "low", "adequate")]
+    columns = [
+        " ".join(" ".join(row[start:end] for row in rows).split())
+        for start, end in zip(starts, [*starts[1:], None], strict=True)
+    ]
+    for column in columns[:2]:
+        assert (
+            "not added: contradicts your answer"
+            " by diet.few-magnesium-rich- foods-compromise-calcium- metabolism [likely],"
+            " set aside: it stands in for your answer from magnesium_rich_foods=rarely"
+            " by diet.few-magnesium-rich- foods-suggest-deficiency [possible],"
+            " set aside: it stands in for your answer from magnesium_rich_foods=rarely"
+        ) in column
+    assert "loop." not in columns[0] and "by loop.reduced-magnesium-" in columns[1]
+    assert "set aside" not in columns[2]
 
 
 def test_conflict_in_how_and_json(invoke, invoke_json):
@@ -251,13 +305,21 @@ def test_conflict_in_how_and_json(invoke, invoke_json):
     sides = {s["state"]: s for s in data["conflict"]["sides"]}
     assert sides["adequate"]["given"] is True
     assert sides["low"]["added"] is False
-    [tree] = sides["low"]["trees"]
+    *set_aside, tree = sides["low"]["trees"]
+    assert [t["rule"] for t in set_aside] == SET_ASIDE_RULES
+    assert all(t["set_aside"] is True for t in set_aside)
+    assert [[(p["concept"], p["state"], p["given"]) for p in t["premises"]] for t in set_aside] == [
+        [("magnesium_rich_foods", "rarely", True)]
+    ] * 2
     assert tree["rule"] == "loop.reduced-magnesium-absorption-lowers-magnesium"
+    assert "set_aside" not in tree
     assert tree["premises"][0]["concept"] == "intestinal_magnesium_absorption"
+    assert [t["rule"] for t in sides["severely_low"]["trees"]] == SET_ASIDE_RULES
     consult = invoke_json("consult", "--no-input", *CONFLICT)
     [conflict] = consult["conflicts"]
-    assert {s["state"] for s in conflict["sides"]} == {"low", "adequate"}
+    assert {s["state"] for s in conflict["sides"]} == {"severely_low", "low", "adequate"}
     assert "magnesium_status=low" not in facts_of(consult)
+    assert "magnesium_status=severely_low" not in facts_of(consult)
 
 
 def test_the_loop_is_named_in_how(invoke, invoke_json):

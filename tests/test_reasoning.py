@@ -47,15 +47,24 @@ def _concept(cid, states, question=True, multi=False):
 
 def test_every_firing_is_recorded_with_the_facts_it_matched(reason):
     case = reason("magnesium_status=severely_low")
-    step = next(s for s in case.steps if s.rule.id == "pth.severe-deficiency-impairs-secretion")
+    # any deficiency impairs PTH (issue 11): that rule fires first and adds the fact; the
+    # severe rule, firing after it, matches the same answer and adds nothing new
+    step = next(s for s in case.steps if s.rule.id == "pth.deficiency-impairs-secretion")
     assert step.matched == (Fact("magnesium_status", "severely_low"),)
     assert step.added == (Fact("pth_secretion", "impaired"),)
+    severe = next(s for s in case.steps if s.rule.id == "pth.severe-deficiency-impairs-secretion")
+    assert severe.matched == (Fact("magnesium_status", "severely_low"),)
+    assert severe.added == ()
 
 
 def test_every_justification_that_holds_is_kept(reason):
     case = reason("magnesium_status=severely_low", "magnesium_deficiency_chronic=yes")
     rules = {j.rule.id for j in case.support[Fact("pth_secretion", "impaired")].justifications}
-    assert rules == {"pth.severe-deficiency-impairs-secretion", "pth.chronic-deficiency-impairs-secretion"}
+    assert rules == {
+        "pth.severe-deficiency-impairs-secretion",
+        "pth.chronic-deficiency-impairs-secretion",
+        "pth.deficiency-impairs-secretion",
+    }
 
 
 def test_strength_is_the_weakest_link_of_the_best_derivation(tmp_path):
@@ -93,8 +102,27 @@ def test_an_answer_is_never_overridden_and_the_conflict_is_reported(reason):
     sides = {s.state: s for s in conflict.sides}
     assert sides["adequate"].given and not sides["adequate"].blocked
     assert sides["low"].blocked
-    assert [j.rule.id for j in sides["low"].justifications] == ["loop.reduced-magnesium-absorption-lowers-magnesium"]
-    assert "contradicts your answer" in render_text.case_text(summarize(case))
+    # besides the loop, the rules that only stand in for magnesium status (inferring it
+    # from the foods rarely eaten) are set aside and are sides too, for both states they
+    # stand in for (issue 11)
+    stand_ins = [
+        "diet.few-magnesium-rich-foods-compromise-calcium-metabolism",
+        "diet.few-magnesium-rich-foods-suggest-deficiency",
+    ]
+    assert [j.rule.id for j in sides["low"].justifications] == [
+        *stand_ins,
+        "loop.reduced-magnesium-absorption-lowers-magnesium",
+    ]
+    assert sides["severely_low"].blocked and not sides["severely_low"].given
+    assert [j.rule.id for j in sides["severely_low"].justifications] == stand_ins
+    assert list(sides) == ["severely_low", "low", "adequate"]
+    assert [(s.rule.id, s.answer) for s in case.set_aside] == [(rule, ("adequate",)) for rule in stand_ins]
+    assert Fact("magnesium_status", "severely_low") not in case.known
+    # three columns now, so "contradicts your answer" wraps within each derived side's column
+    assert (
+        "    not added: contradicts your       not added: contradicts your       your answer (never overridden)\n"
+        "        answer                            answer\n"
+    ) in render_text.case_text(summarize(case))
 
 
 def test_two_derived_states_are_a_conflict_with_both_derivations(tmp_path):

@@ -20,6 +20,10 @@ ROOT = BUILTIN_RULES.parent
 PTH = "pth-severe-or-any-deficiency"
 SEVERE = "pth.severe-deficiency-impairs-secretion"
 CHRONIC = "pth.chronic-deficiency-impairs-secretion"
+ANY = "pth.deficiency-impairs-secretion"
+# the tension the second edition of the knowledge base added beside PTH's (issue 11)
+NEEDED = "magnesium-needed-for-pth-or-suppressing-pth"
+BUILT_IN = ["intake-as-evidence-of-status", NEEDED, PTH, "ratio-2-to-1-or-no-agreed-ratio"]
 SEVERE_QUOTE = "Severe magnesium deficiency impairs PTH production and release"
 ANY_QUOTE = "If magnesium levels are deficient, the body cannot produce or secrete PTH effectively"
 # the issue's "Done when" command
@@ -79,10 +83,12 @@ def good(**changed: str) -> str:
 
 def test_the_built_in_tension(kb):
     (tension,) = [t for t in kb.tensions if t.id == PTH]
-    assert tension.rules == (SEVERE, CHRONIC)
+    assert tension.rules == (SEVERE, CHRONIC, ANY)
     assert tension.sides == (SourceRef("mg-calcium", SEVERE_QUOTE), SourceRef("mg-vitamin-d", ANY_QUOTE))
     assert tension.path == "rules/tensions.toml"
     assert kb.tensions_of(SEVERE) == kb.tensions_of(CHRONIC) == (tension,)
+    assert [t.id for t in kb.tensions_of(ANY)] == [NEEDED, PTH]
+    assert [t.id for t in kb.tensions] == BUILT_IN
     assert kb.tensions_of("pth.impaired-secretion-disrupts-regulation") == ()
     assert kb.tensions_among([CHRONIC, SEVERE, "nothing"]) == (tension,)
 
@@ -108,7 +114,7 @@ def test_a_made_up_quote_in_a_tension_is_not_found_by_check(tmp_path):
 
 def test_a_tension_in_a_rules_file_is_added(tmp_path):
     kb = load([BUILTIN_RULES], [write(tmp_path, GOOD)], display_root=ROOT)
-    assert [t.id for t in kb.tensions] == ["mine-tension", PTH]
+    assert [t.id for t in kb.tensions] == sorted([*BUILT_IN, "mine-tension"])
     assert [t.id for t in kb.tensions_of(CHRONIC)] == ["mine-tension", PTH]
     assert kb.tensions_of(SEVERE)[0].id == PTH
 
@@ -200,10 +206,14 @@ def test_control_characters_in_a_tension_are_made_visible(tmp_path):
 def test_a_disabled_rule_drops_out_and_a_tension_left_with_none_is_dropped(tmp_path):
     one = write(tmp_path, f'disables = ["{SEVERE}"]\n', "one.toml")
     kb = load([BUILTIN_RULES], [one], display_root=ROOT)
-    assert [t.rules for t in kb.tensions] == [(CHRONIC,)]
-    both = write(tmp_path, f'disables = ["{SEVERE}", "{CHRONIC}"]\n', "both.toml")
-    kb = load([BUILTIN_RULES], [both], display_root=ROOT)
-    assert kb.tensions == () and kb.tensions_of(SEVERE) == ()
+    assert [t.rules for t in kb.tensions if t.id == PTH] == [(CHRONIC, ANY)]
+    every = write(tmp_path, f'disables = ["{SEVERE}", "{CHRONIC}", "{ANY}"]\n', "every.toml")
+    kb = load([BUILTIN_RULES], [every], display_root=ROOT)
+    assert PTH not in [t.id for t in kb.tensions] and kb.tensions_of(SEVERE) == ()
+    # the other tension ANY was in keeps its other rules
+    assert [t.rules for t in kb.tensions if t.id == NEEDED] == [
+        ("calc.low-magnesium-lifts-pth-suppression", "calc.unsuppressed-pth-soft-tissue-risk")
+    ]
 
 
 def test_a_rule_that_replaces_one_of_its_rules_takes_its_place(tmp_path):
@@ -220,11 +230,11 @@ sources = [
 ]
 """
     kb = load([BUILTIN_RULES], [write(tmp_path, text)], display_root=ROOT)
-    (tension,) = kb.tensions
-    assert tension.rules == (SEVERE, "mine.chronic")
+    (tension,) = [t for t in kb.tensions if t.id == PTH]
+    assert tension.rules == (SEVERE, "mine.chronic", ANY)
     # and a tension may name the replaced rule from a --rules file too
     kb = load([BUILTIN_RULES], [write(tmp_path, text), write(tmp_path, GOOD, "t.toml")], display_root=ROOT)
-    assert [t.rules for t in kb.tensions_of("mine.chronic")] == [("mine.chronic",), (SEVERE, "mine.chronic")]
+    assert [t.rules for t in kb.tensions_of("mine.chronic")] == [("mine.chronic",), (SEVERE, "mine.chronic", ANY)]
 
 
 # ---------------------------------------------------------------------------
@@ -242,7 +252,7 @@ def test_the_cache_round_trip_keeps_the_tensions(kb, tmp_path):
     extra = write(tmp_path, GOOD)
     first = kbcache.load([BUILTIN_RULES], [extra], display_root=ROOT, folder=tmp_path / "cache")
     second = kbcache.load([BUILTIN_RULES], [extra], display_root=ROOT, folder=tmp_path / "cache")
-    assert second == first and [t.id for t in second.tensions] == ["mine-tension", PTH]
+    assert second == first and [t.id for t in second.tensions] == sorted([*BUILT_IN, "mine-tension"])
 
 
 def test_knowledge_bases_that_differ_only_in_a_tension_are_not_equal(kb):
@@ -261,20 +271,52 @@ TENSION_TEXT = (
     "  the sources differ: mg-calcium ties impaired PTH to severe deficiency; mg-vitamin-d to any deficiency\n"
     f'  mg-calcium: "{SEVERE_QUOTE}"\n'
     f'  mg-vitamin-d: "{ANY_QUOTE}"\n'
-    f"  rules: {SEVERE}, {CHRONIC}\n"
+    f"  rules: {SEVERE}, {CHRONIC}, {ANY}\n"
 )
+NEEDS_QUOTE = (
+    "Magnesium is required for the synthesis and release of parathyroid hormone (PTH), which regulates blood "
+    "calcium levels; a deficiency can impair PTH function."
+)
+SUPPRESSES_QUOTE = "and suppresses PTH, which can release calcium into soft tissues."
+NEEDED_STATEMENT = (
+    "mg-calcium says magnesium is required to make and release PTH, so low magnesium impairs PTH; "
+    "and that magnesium suppresses PTH, so low magnesium leaves PTH unsuppressed"
+)
+NEEDED_RULES = [ANY, "calc.low-magnesium-lifts-pth-suppression", "calc.unsuppressed-pth-soft-tissue-risk"]
+# any deficiency now impairs PTH too (issue 11), so the PTH conclusions touch both tensions
+NEEDED_TEXT = (
+    "Tension: Magnesium needed for PTH, or magnesium suppressing PTH [magnesium-needed-for-pth-or-suppressing-pth]\n"
+    f"  the sources differ: {NEEDED_STATEMENT}\n"
+    f'  mg-calcium: "{NEEDS_QUOTE}"\n'
+    f'  mg-calcium: "{SUPPRESSES_QUOTE}"\n'
+    f'  mg-vitamin-d: "{ANY_QUOTE}"\n'
+    f"  rules: {', '.join(NEEDED_RULES)}\n"
+)
+BOTH_TEXT = NEEDED_TEXT + "\n" + TENSION_TEXT
 
 
 def test_how_shows_the_pth_tension_with_both_quotes(invoke):
     """The issue's "Done when": this very command shows the tension with both quotes."""
     out = invoke(*ACCEPTANCE).stdout
-    assert out.endswith("\n\n" + TENSION_TEXT)
-    assert out.count("the sources differ:") == 1
+    assert out.endswith("\n\n" + BOTH_TEXT)
+    assert out.count("the sources differ:") == 2
 
 
 def test_how_json_lists_the_tension(invoke_json):
     data = invoke_json(*ACCEPTANCE)
     assert data["tensions"] == [
+        {
+            "id": NEEDED,
+            "title": "Magnesium needed for PTH, or magnesium suppressing PTH",
+            "statement": NEEDED_STATEMENT,
+            "sides": [
+                {"document": "mg-calcium", "quote": NEEDS_QUOTE},
+                {"document": "mg-calcium", "quote": SUPPRESSES_QUOTE},
+                {"document": "mg-vitamin-d", "quote": ANY_QUOTE},
+            ],
+            "rules": NEEDED_RULES,
+            "file": "rules/tensions.toml",
+        },
         {
             "id": PTH,
             "title": "Severe or any magnesium deficiency impairing PTH",
@@ -283,31 +325,34 @@ def test_how_json_lists_the_tension(invoke_json):
                 {"document": "mg-calcium", "quote": SEVERE_QUOTE},
                 {"document": "mg-vitamin-d", "quote": ANY_QUOTE},
             ],
-            "rules": [SEVERE, CHRONIC],
+            "rules": [SEVERE, CHRONIC, ANY],
             "file": "rules/tensions.toml",
-        }
+        },
     ]
 
 
 def test_how_shows_a_tension_once_however_many_of_its_rules_the_tree_uses(invoke, invoke_json):
     args = ("how", "blood_calcium=low", "-a", "magnesium_status=severely_low", "-a", "magnesium_deficiency_chronic=yes")
     out = invoke(*args).stdout
-    assert SEVERE in out and CHRONIC in out
-    assert out.count("the sources differ:") == 1
-    assert [t["id"] for t in invoke_json(*args)["tensions"]] == [PTH]
+    assert SEVERE in out and CHRONIC in out and ANY in out
+    # three of PTH's rules, one of the other's: each tension once
+    assert out.count("the sources differ:") == 2
+    assert [t["id"] for t in invoke_json(*args)["tensions"]] == [NEEDED, PTH]
 
 
 def test_how_of_a_fact_no_tension_touches_shows_none(invoke, invoke_json):
-    args = ("how", "vitamin_d_activation=impaired", "-a", "magnesium_status=low")
+    # (vitamin D activation now has a route through PTH, which any deficiency impairs: issue 11)
+    args = ("how", "hepatic_25_hydroxylation=impaired", "-a", "magnesium_status=low")
     assert "the sources differ" not in invoke(*args).stdout
     assert invoke_json(*args)["tensions"] == []
 
 
 def test_why_not_shows_the_tensions_of_the_rules_it_checks(invoke, invoke_json):
-    args = ("why-not", "pth_secretion=impaired", "-a", "magnesium_status=low")
+    # (a low status now impairs PTH: any deficiency can, issue 11)
+    args = ("why-not", "pth_secretion=impaired", "-a", "magnesium_status=adequate")
     out = invoke(*args).stdout
-    assert out.endswith("\n\n" + TENSION_TEXT)
-    assert [t["id"] for t in invoke_json(*args)["tensions"]] == [PTH]
+    assert out.endswith("\n\n" + BOTH_TEXT)
+    assert [t["id"] for t in invoke_json(*args)["tensions"]] == [NEEDED, PTH]
     # a fact that holds: nothing is checked, nothing shown
     held = ("why-not", "pth_secretion=impaired", "-a", "magnesium_status=severely_low")
     assert "the sources differ" not in invoke(*held).stdout
@@ -319,9 +364,10 @@ def test_the_consultation_names_each_tension_it_touches(invoke, invoke_json):
     out = invoke(*args).stdout
     assert (
         "\nWhere the sources differ (how, on a conclusion they touch, shows both sides)\n"
+        "  Magnesium needed for PTH, or magnesium suppressing PTH [magnesium-needed-for-pth-or-suppressing-pth]\n"
         "  Severe or any magnesium deficiency impairing PTH [pth-severe-or-any-deficiency]\n"
     ) in out
-    assert [t["id"] for t in invoke_json(*args)["tensions"]] == [PTH]
+    assert [t["id"] for t in invoke_json(*args)["tensions"]] == [NEEDED, PTH]
     quiet = ("consult", "--no-input", "-a", "sun_exposure=low")
     assert "Where the sources differ" not in invoke(*quiet).stdout
     assert invoke_json(*quiet)["tensions"] == []
@@ -338,11 +384,12 @@ def test_how_at_the_explain_prompt_shows_the_tension(invoke):
 def test_rules_marks_each_rule_in_a_tension(invoke, invoke_json):
     out = invoke("rules", "--concept", "pth_secretion").stdout
     line = "  tension: Severe or any magnesium deficiency impairing PTH [pth-severe-or-any-deficiency]\n"
-    assert out.count(line) == 2
+    assert out.count(line) == 3
     block = out.split(f"{SEVERE}  [established]")[1].split("\n\n")[0]
     assert line.rstrip("\n") in block
     data = {r["id"]: r["tensions"] for r in invoke_json("rules", "--concept", "pth_secretion")}
     assert data[SEVERE] == data[CHRONIC] == [PTH]
+    assert data[ANY] == [NEEDED, PTH]
     assert data["pth.impaired-secretion-disrupts-regulation"] == []
 
 
@@ -350,8 +397,8 @@ def test_the_reference_lists_the_tensions_and_marks_their_rules(kb):
     doc = kbdoc.markdown(kb)
     assert "- [Tensions](#tensions)" in doc and "\n## Tensions\n" in doc
     assert f'<a id="tension-{PTH}"></a>' in doc
-    assert doc.count(f"- **Tension:** [Severe or any magnesium deficiency impairing PTH](#tension-{PTH})") == 2
+    assert doc.count(f"- **Tension:** [Severe or any magnesium deficiency impairing PTH](#tension-{PTH})") == 3
     section = doc.split("\n## Tensions\n")[1]
     assert f'  - `mg-calcium`: "{SEVERE_QUOTE}"' in section and f'  - `mg-vitamin-d`: "{ANY_QUOTE}"' in section
     assert f"[`{SEVERE}`](#rule-pth-severe-deficiency-impairs-secretion)" in section
-    assert "1 tension between the sources" in doc
+    assert f"{len(BUILT_IN)} tensions between the sources" in doc
