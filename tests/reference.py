@@ -87,6 +87,9 @@ class Rule:
     when: tuple[Condition, ...]
     then: tuple[Fact, ...]
     strength: str
+    # the answer the rule only infers: answered with none of these states, the
+    # rule adds nothing, and its firings are sides of a conflict on that question
+    stands_in_for: Condition | None = None
 
     @cached_property
     def required(self) -> tuple[frozenset[Fact], ...]:
@@ -206,7 +209,16 @@ def _rule(table: dict, concepts: Mapping[str, Concept]) -> Rule:
     for fact in then:
         if any(fact in c.facts() for c in when):
             raise RuleFileError(f"rule {ident}: concludes {fact} from a condition on it")
-    return Rule(ident, when, then, table["strength"])
+    stand_in = parse_condition(table["stands_in_for"]) if "stands_in_for" in table else None
+    if stand_in is not None and (
+        stand_in.negated
+        or stand_in.concept not in concepts
+        or not concepts[stand_in.concept].asked
+        or not set(stand_in.states) <= set(concepts[stand_in.concept].states)
+        or any(c.concept == stand_in.concept for c in when)
+    ):
+        raise RuleFileError(f"rule {ident}: bad stands_in_for")
+    return Rule(ident, when, then, table["strength"], stand_in)
 
 
 _PUNCTUATION = frozenset("=[],")
@@ -321,11 +333,15 @@ def reason(knowledge: Knowledge, answers: Mapping[str, Iterable[str]]) -> Outcom
     def allowed(fact: Fact) -> bool:
         return not knowledge.contradicts(fact, answered)
 
+    def set_aside(rule: Rule) -> bool:
+        cond = rule.stands_in_for
+        return cond is not None and cond.concept in answered and answered[cond.concept].isdisjoint(cond.states)
+
     def derivable(absent_unless_in: frozenset[Fact]) -> frozenset[Fact]:
         """Everything derivable from the answers, reading each 'not fact'
         as true when the fact is not in ``absent_unless_in``."""
         known = set(given)
-        waiting = [r for r in rules if absent_unless_in.isdisjoint(r.excluded)]
+        waiting = [r for r in rules if absent_unless_in.isdisjoint(r.excluded) and not set_aside(r)]
         progress = True
         while progress:
             progress = False
@@ -358,6 +374,11 @@ def reason(knowledge: Knowledge, answers: Mapping[str, Iterable[str]]) -> Outcom
             continue
         options = [[f for f in cond.facts() if f in known] for cond in rule.when if not cond.negated]
         for premises in product(*options):
+            if set_aside(rule):  # a side of the conflict on the question it stands in for
+                assert rule.stands_in_for is not None
+                for fact in rule.stands_in_for.facts():
+                    stopped.setdefault(fact, set()).add((rule.ident, premises))
+                continue
             for head in rule.then:
                 (routes if allowed(head) else stopped).setdefault(head, set()).add((rule.ident, premises))
     assert set(routes) <= known, "a route concludes a fact outside the model"
