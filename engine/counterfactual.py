@@ -66,7 +66,7 @@ class Labels:
                 kept.append(env)
         return kept[:MAX_ENVS]
 
-    def _unanswered(self, rule) -> frozenset[Fact]:
+    def _answered_otherwise(self, rule) -> frozenset[Fact]:
         """A rule that stands in for a question adds something only while that
         question is unanswered or answered with one of its states: every other
         state must be absent."""
@@ -102,7 +102,7 @@ class Labels:
                 at = heapq.heappop(this_pass)
                 queued.discard(at)
                 rule = rules[at]
-                needs_absent = frozenset(f for c in rule.negative for f in c.facts()) | self._unanswered(rule)
+                needs_absent = frozenset(f for c in rule.negative for f in c.facts()) | self._answered_otherwise(rule)
                 absent = Env(frozenset(), needs_absent)
                 envs = [absent]
                 for cond in rule.positive:

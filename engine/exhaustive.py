@@ -398,15 +398,11 @@ def _undeclared(conflict: Conflict) -> Conflict | None:
     answer (the rule file declared those: no finding), or None when nothing
     else is left against the answer."""
     concept = conflict.concept
-
-    def declared(rule) -> bool:
-        return rule.stands_in_for is not None and rule.stands_in_for.concept == concept
-
-    if not any(declared(j.rule) for side in conflict.sides for j in side.justifications):
+    if not any(j.rule.stands_in(concept) for side in conflict.sides for j in side.justifications):
         return conflict
     sides = []
     for side in conflict.sides:
-        kept = tuple(j for j in side.justifications if not declared(j.rule))
+        kept = tuple(j for j in side.justifications if not j.rule.stands_in(concept))
         if side.given or kept:
             sides.append(side._replace(justifications=kept))
     return conflict._replace(sides=tuple(sides)) if len(sides) > 1 else None

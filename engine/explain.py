@@ -493,9 +493,6 @@ def rule_checks(case: Case, fact: Fact) -> tuple[RuleCheck, ...]:
             return ConditionCheck(cond, False, Status.ANSWERED_OTHERWISE, known)
         return _Unmet(cond, _unmet_status(case, cond, concept.is_question), known)
 
-    def stands_aside(rule: Rule) -> bool:
-        return rule.set_aside_by(case.answers.given)
-
     stack: list[_Rules | _Unmet] = [_Rules(fact)]
     result: tuple[RuleCheck, ...] = ()
     while stack:
@@ -513,7 +510,7 @@ def rule_checks(case: Case, fact: Fact) -> tuple[RuleCheck, ...]:
                     frame.conditions.append(checked)
                 if pushed:
                     break
-                frame.checks.append(RuleCheck(rule, tuple(frame.conditions), stands_aside(rule)))
+                frame.checks.append(RuleCheck(rule, tuple(frame.conditions), rule.set_aside_by(case.answers.given)))
                 frame.conditions = []
                 frame.rule += 1
             if pushed:

@@ -174,6 +174,10 @@ class Rule(NamedTuple):
     def negative(self) -> tuple[Condition, ...]:
         return tuple(c for c in self.when if c.negated)
 
+    def stands_in(self, concept: str) -> bool:
+        """Whether this rule stands in for the question ``concept``."""
+        return self.stands_in_for is not None and self.stands_in_for.concept == concept
+
     def set_aside_by(self, given: Mapping[str, tuple[str, ...]]) -> bool:
         """Whether answers (``given``: a question's states) set this rule aside:
         it stands in for a question answered with none of its states."""

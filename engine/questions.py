@@ -179,11 +179,9 @@ def skipped(case: Case) -> list[Skipped]:
             continue
         reasons = []
         for rule in case.kb.rules_using(q.id):
-            failing_cond = outlook.failing_condition(rule)
             if outlook.set_aside(rule):
-                assert rule.stands_in_for is not None
                 reasons.append(f"{rule.id} stands in for {rule.stands_in_for}, which you answered otherwise")
-            elif failing_cond:
+            elif failing_cond := outlook.failing_condition(rule):
                 reasons.append(f"{rule.id} needs {failing_cond[0]} but {failing_cond[1]}")
             else:
                 reasons.append(f"{rule.id} adds nothing new or stronger")

@@ -173,7 +173,7 @@ def conflict_side(side: ConflictSide, concept: str) -> Json:
 def _marked(out: Json, rule: Rule, concept: str) -> Json:
     """A derivation of a conflict side, marked when it is a rule set aside
     because it stands in for the answer on that side's concept."""
-    if rule.stands_in_for is not None and rule.stands_in_for.concept == concept:
+    if rule.stands_in(concept):
         out["set_aside"] = True
     return out
 

@@ -243,10 +243,7 @@ def conflict_columns(kb: KnowledgeBase, conflict: Conflict, width: int = 100) ->
         else:
             col.append("not added: contradicts your answer" if side.blocked else "concluded")
             for just in side.justifications:
-                stand_in = just.rule.stands_in_for
-                aside = ""
-                if stand_in is not None and stand_in.concept == conflict.concept:
-                    aside = ", set aside: it stands in for your answer"
+                aside = ", set aside: it stands in for your answer" if just.rule.stands_in(conflict.concept) else ""
                 col.append(f"by {visible(just.rule.id)} [{just.rule.strength.label}]{aside}")
                 for p in just.premises:
                     col.append(f"  from {p}")
